@@ -1,0 +1,189 @@
+"""Open the newswatch SQLite database and read and write its rows.
+
+The database is an ordinary SQLite file in WAL mode, so that ``sqlite-utils``,
+Datasette or a reader process can look at it while newswatch writes. All
+writes go through one :class:`Store` at a time (see :class:`storage.writer.Writer`
+for the single writer thread the crawler uses).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage.schema import MIGRATIONS
+
+LOGGER = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class StorageError(Exception):
+    "The database could not be opened or written"
+
+
+def utcnow() -> str:
+    """Return the current UTC time as an ISO 8601 string (seconds)."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def hash_text(text: str) -> str:
+    """Return the content hash stored with each article (whitespace-normalised)."""
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
+
+
+def open_database(path: str | Path) -> Database:
+    """Open (creating if needed) and migrate the database at ``path``.
+
+    Raises :class:`StorageError` with a readable reason when the path cannot
+    be opened or is not an SQLite database.
+    """
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise StorageError(f"cannot open database {path}: directory {path.parent} does not exist")
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        db = Database(conn)
+        MIGRATIONS.apply(db)
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(f"cannot open database {path}: {exc}") from exc
+    return db
+
+
+class Store:
+    """Reads and writes newswatch rows on one open database."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.db = open_database(self.path)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- sources ---------------------------------------------------------
+    def sync_sources(self, sources: Iterable[Any]) -> None:
+        """Insert or update the configured sources, keeping their polling state."""
+        with self.db.atomic():
+            for src in sources:
+                row = {
+                    "name": src.name,
+                    "homepage": src.homepage,
+                    "language": src.language,
+                    "feeds": json.dumps(list(src.feeds)),
+                    "sitemaps": json.dumps(list(src.sitemaps)),
+                    "interval_s": src.interval,
+                    "min_interval_s": src.min_interval,
+                    "max_interval_s": src.max_interval,
+                }
+                table = self.db["sources"]
+                if table.count_where("name = ?", [src.name]):
+                    table.update(src.name, row)
+                else:
+                    table.insert({**row, "current_interval_s": src.interval})
+
+    def get_source(self, name: str) -> dict[str, Any] | None:
+        rows = list(self.db["sources"].rows_where("name = ?", [name]))
+        return rows[0] if rows else None
+
+    def update_source(self, name: str, **fields: Any) -> None:
+        self.db["sources"].update(name, fields)
+
+    # -- feed state ------------------------------------------------------
+    def get_feed_state(self, url: str) -> dict[str, Any] | None:
+        rows = list(self.db["feed_state"].rows_where("url = ?", [url]))
+        return rows[0] if rows else None
+
+    def set_feed_state(self, url: str, **fields: Any) -> None:
+        self.db["feed_state"].upsert({"url": url, **fields}, pk="url", alter=False)
+
+    # -- articles --------------------------------------------------------
+    def known_urls(self, urls: Sequence[str]) -> set[str]:
+        """Return those of ``urls`` already stored (as url or canonical_url)."""
+        found: set[str] = set()
+        urls = list(dict.fromkeys(urls))
+        for start in range(0, len(urls), 500):
+            chunk = urls[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            sql = (
+                f"select url from articles where url in ({marks}) "
+                f"union select canonical_url from articles where canonical_url in ({marks})"
+            )
+            found.update(row[0] for row in self.db.execute(sql, chunk + chunk).fetchall())
+        return found
+
+    def insert_articles(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Insert new articles in one transaction; return the rows actually stored.
+
+        An article whose ``url`` (or ``canonical_url``) is already stored is
+        skipped: stored rows are never rewritten, so the FTS index is not
+        churned. Each returned row carries its new ``id``.
+        """
+        stored: list[dict[str, Any]] = []
+        if not rows:
+            return stored
+        with self.db.atomic():
+            known = self.known_urls([r["url"] for r in rows] + [r.get("canonical_url") or r["url"] for r in rows])
+            for row in rows:
+                if row["url"] in known or (row.get("canonical_url") or row["url"]) in known:
+                    continue
+                row = dict(row)
+                row.setdefault("fetched_at", utcnow())
+                row.setdefault("content_hash", hash_text(row.get("text") or ""))
+                cursor = self.db.execute(
+                    "insert or ignore into articles ({cols}) values ({marks})".format(
+                        cols=", ".join(f"[{c}]" for c in row),
+                        marks=", ".join("?" * len(row)),
+                    ),
+                    list(row.values()),
+                )
+                if cursor.rowcount:
+                    row["id"] = cursor.lastrowid
+                    stored.append(row)
+                    known.add(row["url"])
+                    known.add(row.get("canonical_url") or row["url"])
+        return stored
+
+    def count_duplicate_content(self, content_hash: str) -> int:
+        return self.db["articles"].count_where("content_hash = ?", [content_hash])
+
+    # -- failures and runs -------------------------------------------------
+    def record_failures(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            with self.db.atomic():
+                self.db["failures"].insert_all(
+                    [{"at": utcnow(), **r} for r in rows], alter=False
+                )
+
+    def start_run(self, source: str) -> int:
+        with self.db.atomic():
+            return self.db["crawl_runs"].insert(
+                {"source": source, "started": utcnow(), "status": "running",
+                 "found": 0, "new": 0, "stored": 0, "duplicates": 0, "errors": 0, "flagged": 0}
+            ).last_pk
+
+    def finish_run(self, run_id: int, status: str, counts: dict[str, int], error: str | None = None) -> None:
+        with self.db.atomic():
+            self.db["crawl_runs"].update(
+                run_id, {**counts, "status": status, "error": error, "finished": utcnow()}
+            )
+
+    def close_stale_runs(self) -> int:
+        """Mark runs left 'running' by a process that died as 'interrupted'."""
+        with self.db.atomic():
+            cur = self.db.execute(
+                "update crawl_runs set status = 'interrupted', finished = ? where status = 'running'",
+                [utcnow()],
+            )
+        return cur.rowcount

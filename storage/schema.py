@@ -1,0 +1,189 @@
+"""Versioned migrations for the newswatch database.
+
+Each migration is a function registered on ``MIGRATIONS``; sqlite-utils records
+the applied ones in ``_sqlite_migrations`` and applies the pending ones, each in
+its own transaction, when a database is opened. Add a new function at the end;
+never edit one that has shipped.
+
+Tables
+------
+sources        one row per configured source, with its polling state
+feed_state     conditional-GET validators and health per feed/sitemap URL
+articles       one row per stored article (``url`` is the canonical URL, unique)
+articles_fts   FTS5 index over ``title`` and ``text``, kept by triggers
+failures       every fetch/parse/extract failure, against its source and URL
+crawl_runs     one row per source per crawl run, with its counts
+reports        flagged articles: score, why, explanation
+incidents      the incidents of each report, with the codebook's fields
+alerts         the durable outbox of webhook deliveries
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+MIGRATIONS = Migrations("newswatch")
+
+
+@MIGRATIONS()
+def m001_initial(db: Database) -> None:
+    db["sources"].create(
+        {
+            "name": str,
+            "homepage": str,
+            "language": str,
+            "feeds": str,  # JSON list
+            "sitemaps": str,  # JSON list
+            "interval_s": float,
+            "min_interval_s": float,
+            "max_interval_s": float,
+            "current_interval_s": float,
+            "last_poll": str,
+            "next_poll": str,
+            "last_success": str,
+            "last_new_item": str,
+            "last_error": str,
+            "last_error_at": str,
+            "consecutive_failures": int,
+        },
+        pk="name",
+        not_null={"name"},
+        defaults={"consecutive_failures": 0},
+    )
+    db["feed_state"].create(
+        {
+            "url": str,
+            "source": str,
+            "kind": str,  # feed | sitemap
+            "etag": str,
+            "last_modified": str,
+            "last_status": int,
+            "last_fetched": str,
+            "ttl_s": float,  # the feed's own sy:updatePeriod / ttl hint
+            "last_error": str,
+        },
+        pk="url",
+    )
+    db["articles"].create(
+        {
+            "id": int,
+            "url": str,
+            "canonical_url": str,
+            "fetched_url": str,
+            "source": str,
+            "title": str,
+            "author": str,
+            "published": str,
+            "published_from": str,
+            "feed_published": str,
+            "date_disagreement": int,
+            "language": str,
+            "text": str,
+            "content_hash": str,
+            "fetched_at": str,
+            "run_id": int,
+        },
+        pk="id",
+        not_null={"url", "source"},
+    )
+    db["articles"].create_index(["url"], unique=True)
+    db["articles"].create_index(["canonical_url"])
+    db["articles"].create_index(["source", "fetched_at"])
+    db["articles"].create_index(["published"])
+    db["articles"].create_index(["content_hash"])
+    db["articles"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True)
+
+    db["failures"].create(
+        {
+            "id": int,
+            "source": str,
+            "url": str,
+            "stage": str,  # feed | sitemap | page | extract | robots | config
+            "reason": str,
+            "status": int,
+            "at": str,
+            "run_id": int,
+        },
+        pk="id",
+    )
+    db["failures"].create_index(["source", "at"])
+    db["failures"].create_index(["url"])
+
+    db["crawl_runs"].create(
+        {
+            "id": int,
+            "source": str,
+            "started": str,
+            "finished": str,
+            "status": str,  # running | ok | failed | interrupted
+            "found": int,
+            "new": int,
+            "stored": int,
+            "duplicates": int,
+            "errors": int,
+            "flagged": int,
+            "error": str,
+        },
+        pk="id",
+    )
+    db["crawl_runs"].create_index(["source", "started"])
+
+    db["reports"].create(
+        {
+            "article_id": int,
+            "score": float,
+            "why": str,
+            "explanation": str,  # JSON
+            "detected_at": str,
+            "updated_at": str,
+            "version": int,
+        },
+        pk="article_id",
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["reports"].create_index(["detected_at"])
+    db["incidents"].create(
+        {
+            "id": int,
+            "article_id": int,
+            "seq": int,
+            "date": str,
+            "governorate": str,
+            "place": str,
+            "attack_type": str,
+            "target": str,
+            "killed": int,
+            "wounded": int,
+            "foiled": int,
+            "claimed_by": str,
+            "evidence": str,  # JSON list of sentences
+        },
+        pk="id",
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["incidents"].create_index(["article_id", "seq"], unique=True)
+    db["incidents"].create_index(["date"])
+    db["incidents"].create_index(["governorate"])
+
+    db["alerts"].create(
+        {
+            "id": int,
+            "delivery_id": str,
+            "webhook": str,  # the webhook's name (never its secret)
+            "event": str,  # report.flagged | report.updated | incident.created | ...
+            "subject": str,  # report or incident id the alert is about
+            "payload": str,  # the exact JSON body to send
+            "state": str,  # pending | delivered | dead
+            "attempts": int,
+            "next_attempt_at": str,
+            "last_status": int,
+            "last_error": str,
+            "created_at": str,
+            "delivered_at": str,
+        },
+        pk="id",
+        not_null={"delivery_id", "webhook", "event", "payload", "state"},
+        defaults={"attempts": 0, "state": "pending"},
+    )
+    db["alerts"].create_index(["delivery_id"], unique=True)
+    db["alerts"].create_index(["state", "next_attempt_at"])
