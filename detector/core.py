@@ -1,0 +1,167 @@
+"""The :class:`Detector`: keyword stage, classifier and incident extraction.
+
+``Detector.detect`` runs the whole pipeline on one article and returns a
+:class:`Detection` with the decision, score, a one-line ``why`` and a
+JSON-serialisable explanation. ``Detector.keyword_stage`` is the fast
+pre-filter: sentence-level co-occurrence of attack vocabulary and a place in
+Iraq, without the classifier or field extraction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .context import SentenceContext, describe_sentences, parse_article_date
+from .features import extract_hashed_features, extract_rule_features, is_candidate
+from .fields import extract_incidents
+from .matcher import Analysis, analyse_article
+from .model import MODEL_PATH, LinearModel, load_models
+from .normalize import detect_language
+
+logger = logging.getLogger(__name__)
+
+MAX_EVIDENCE = 5
+
+
+@dataclass
+class KeywordResult:
+    """Outcome of the keyword stage."""
+
+    candidate: bool
+    language: str
+    terms: list[str]
+    places: list[str]
+    sentences: list[str]
+
+
+@dataclass
+class Detection:
+    """Decision on one article."""
+
+    flagged: bool
+    score: float
+    why: str
+    incidents: list[dict] = field(default_factory=list)
+    explanation: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """Plain-dict form (JSON-serialisable)."""
+        return {
+            "flagged": self.flagged,
+            "score": self.score,
+            "why": self.why,
+            "incidents": self.incidents,
+            "explanation": self.explanation,
+        }
+
+
+@dataclass
+class Prepared:
+    """Intermediate results shared by scoring, training and explanation."""
+
+    analysis: Analysis
+    contexts: list[SentenceContext]
+    article_date: dt.date | None
+    rules: dict[str, float]
+    hashed: dict[int, float]
+    candidate: bool
+
+
+def prepare_article(title: str, text: str, date: str | None, language: str) -> Prepared:
+    """Match, contextualise and featurise an article."""
+    analysis = analyse_article(title or "", text or "", language)
+    article_date = parse_article_date(date)
+    contexts = describe_sentences(analysis, article_date)
+    return Prepared(
+        analysis=analysis,
+        contexts=contexts,
+        article_date=article_date,
+        rules=extract_rule_features(analysis, contexts, article_date),
+        hashed=extract_hashed_features(analysis, contexts),
+        candidate=is_candidate(analysis, contexts),
+    )
+
+
+def _unique(values: list[str]) -> list[str]:
+    """De-duplicate preserving order."""
+    return list(dict.fromkeys(values))
+
+
+class Detector:
+    """Iraq attack-report detector. Create once; ``detect`` is thread-safe and cheap."""
+
+    def __init__(self, model_path: str | Path | None = None, models: dict[str, LinearModel] | None = None):
+        self.model_path = Path(model_path) if model_path else MODEL_PATH
+        self.models = models if models is not None else load_models(self.model_path)
+
+    def __getstate__(self) -> dict:
+        return {"model_path": str(self.model_path), "models": self.models}
+
+    def __setstate__(self, state: dict) -> None:
+        self.model_path = Path(state["model_path"])
+        self.models = state["models"]
+
+    def _model_for(self, language: str) -> LinearModel:
+        """Model for ``language`` (English as fallback)."""
+        return self.models.get(language) or self.models["en"]
+
+    def keyword_stage(self, title: str, text: str, language: str | None = None) -> KeywordResult:
+        """Fast pre-filter: attack term and Iraqi place in the same sentence."""
+        language = language or detect_language(title, text)
+        analysis = analyse_article(title or "", text or "", language)
+        contexts = describe_sentences(analysis, None)
+        hits = [s for s, c in zip(analysis.sentences, contexts) if s.has_attack and (c.context_located or s.in_iraq)]
+        return KeywordResult(
+            candidate=is_candidate(analysis, contexts),
+            language=language,
+            terms=_unique([t for s in hits for t in s.terms()]),
+            places=_unique([p.name for s in hits for p in s.places]),
+            sentences=[s.text for s in hits[:MAX_EVIDENCE]],
+        )
+
+    def detect(self, title: str, text: str, date: str | None = None, language: str | None = None) -> Detection:
+        """Classify one article and extract its incidents."""
+        language = language or detect_language(title or "", text or "")
+        prepared = prepare_article(title, text, date, language)
+        model = self._model_for(language)
+        score = round(model.score(prepared.rules, prepared.hashed), 4) if prepared.candidate else 0.0
+        flagged = score >= model.threshold
+        incidents = extract_incidents(prepared.analysis, prepared.contexts, prepared.article_date) if flagged else []
+        return self._explain(prepared, model, score, flagged, incidents)
+
+    def _explain(self, prepared: Prepared, model: LinearModel, score: float, flagged: bool, incidents: list[dict]) -> Detection:
+        """Assemble ``why`` and the structured explanation."""
+        analysis, contexts = prepared.analysis, prepared.contexts
+        hits = [
+            s for s, c in zip(analysis.sentences, contexts)
+            if s.has_attack and c.context_located and not c.foreign and not c.background
+        ]
+        terms = _unique([t for s in hits for t in s.terms()])
+        places = _unique([p.name for s in hits for p in s.places])
+        evidence = [s.text for s in hits[:MAX_EVIDENCE]]
+        foreign = _unique([t for s in analysis.sentences for t in s.hits.get("foreign", [])])
+        verdict = "attack in Iraq" if flagged else "not an Iraq attack report"
+        parts = [f"{verdict} (score {score:.2f}, threshold {model.threshold:.2f})"]
+        if terms:
+            parts.append("terms: " + ", ".join(terms[:6]))
+        if places:
+            parts.append("places: " + ", ".join(places[:4]))
+        if not hits:
+            parts.append("no sentence pairs an attack term with a place in Iraq")
+        if foreign and not flagged:
+            parts.append("foreign: " + ", ".join(foreign[:3]))
+        explanation = {
+            "language": analysis.language,
+            "terms": terms,
+            "places": places,
+            "sentences": evidence,
+            "foreign": foreign,
+            "background_sentences": sum(c.background for c in contexts),
+            "rule_contributions": model.top_rule_contributions(prepared.rules),
+            "score": score,
+            "threshold": model.threshold,
+        }
+        return Detection(flagged=flagged, score=score, why="; ".join(parts), incidents=incidents, explanation=explanation)

@@ -1,0 +1,289 @@
+"""Incident extraction: which sentences report which incidents, and their fields.
+
+Incident sentences are sentences that contain attack vocabulary, are located
+in Iraq (by name, or by the previous sentence or the title), name no foreign
+place and are not background. Consecutive sentences about the same kind of
+attack in the same governorate form one incident; supporting sentences
+without a place (casualty figures, "one was dismantled") attach to the
+neighbouring incident. Fields follow the codebook.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from dataclasses import dataclass, field
+
+from .context import SentenceContext, resolve_date
+from .gazetteer import Place, choose_place
+from .lexicon import ATTACK_TYPES, load_lexicon, target_priority
+from .matcher import Analysis, SentenceMatch
+from .normalize import normalize_arabic
+
+logger = logging.getLogger(__name__)
+
+MAX_INCIDENTS = 6
+
+_EN_UNITS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
+    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+    "hundred": 100, "a hundred": 100, "dozen": 12, "a dozen": 12, "dozens": 24, "scores": 40,
+    "hundreds": 200, "several": 3, "a few": 3, "couple": 2, "a couple": 2, "both": 2, "twin": 2,
+}
+_EN_NUM = r"(\d[\d,]*|(?:a\s+)?(?:dozens?|hundreds?|scores|several|couple|a\s+few)|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|both|an?)"
+_EN_QUAL = r"(?:at\s+least|more\s+than|over|about|around|nearly|almost|some|up\s+to|as\s+many\s+as|another)?\s*"
+_EN_KILLED = [
+    re.compile(_EN_QUAL + _EN_NUM + r"\s+(?:[\w'-]+\s+){0,5}?(?:people\s+)?(?:were\s+|was\s+|have\s+been\s+|had\s+been\s+|are\s+|being\s+)?(?:killed|dead|died|slain|massacred|shot\s+dead|lost\s+their\s+lives|martyred)\b"),
+    re.compile(r"\b(?:killing|killed|kills|kill|leaving|left|claimed\s+the\s+lives\s+of|death\s+toll\s+(?:rose|rises|climbed|climbs|reached|stands|stood)\s+(?:to|at)|toll\s+of)\s+" + _EN_QUAL + _EN_NUM + r"\b"),
+    re.compile(r"\b" + _EN_NUM + r"\s+(?:deaths|dead|fatalities|bodies)\b"),
+]
+_EN_WOUNDED = [
+    re.compile(_EN_QUAL + _EN_NUM + r"\s+(?:[\w'-]+\s+){0,5}?(?:were\s+|was\s+|have\s+been\s+|had\s+been\s+|are\s+)?(?:wounded|injured|hurt)\b"),
+    re.compile(r"\b(?:wounding|injuring|wounded|injured|wounds|injures)\s+" + _EN_QUAL + _EN_NUM + r"\b"),
+]
+_EN_NONE_KILLED = re.compile(r"\b(?:no\s+(?:one\s+was\s+(?:killed|hurt|injured|harmed)|casualties|deaths|fatalities|injuries|immediate\s+reports?\s+of\s+casualties)|without\s+(?:causing\s+)?casualties|nobody\s+was\s+(?:killed|hurt|injured)|no\s+casualties\s+(?:were|have\s+been)\s+reported|unharmed)\b")
+
+_AR_NUM = r"(\d+|[^\s\d]+)"
+_AR_QUAL = r"(?:ما\s+لا\s+يقل\s+عن\s+|اكثر\s+من\s+|نحو\s+|حوالي\s+|قرابه\s+|زهاء\s+)?"
+_AR_KILLED = [
+    re.compile(r"(?:مقتل|قتل|استشهاد|مصرع|وفاه|سقوط|ارتفاع\s+(?:عدد|حصيله)\s+(?:\S+\s+){0,3}?(?:الي|ل))\s+" + _AR_QUAL + _AR_NUM),
+    re.compile(_AR_NUM + r"\s+(?:قتلى|قتيلا|قتيل|شهداء|شهيدا|اشخاص\s+قتلوا|قتلوا)"),
+    re.compile(_AR_NUM + r"\s+(?:\S+\s+){0,4}?(?:قتلوا|لقوا\s+(?:حتفهم|مصرعهم))"),
+    re.compile(r"لقي\s+" + _AR_QUAL + _AR_NUM),
+]
+_AR_WOUNDED = [
+    re.compile(r"(?:اصابه|جرح|اصيب|واصابه|وجرح|واصيب)\s+" + _AR_QUAL + _AR_NUM),
+    re.compile(_AR_NUM + r"\s+(?:جرحى|جريحا|جريح|مصابين|مصابا|اخرين\s+بجروح)"),
+]
+_AR_SINGLE_KILLED = re.compile(r"(?:مقتل|استشهاد|مصرع)\s+(?:شرطي|جندي|مدني|ضابط|شخص|طفل|امراه|رجل|مواطن|عنصر|منتسب|صحفي|ناشط|متظاهر|عراقي)\b")
+_AR_NONE = re.compile(r"(?:دون\s+(?:وقوع\s+)?(?:اصابات|خسائر)|لم\s+(?:تسفر|يسفر)\s+عن\s+(?:اي\s+)?(?:اصابات|خسائر|ضحايا))")
+
+
+def parse_number(token: str, language: str = "en") -> int | None:
+    """Convert a number token ("12", "1,400", "two", "dozens", "ثلاثه") to an int."""
+    token = token.strip().lower().replace(",", "")
+    if not token:
+        return None
+    if token.isdigit():
+        value = int(token)
+        return value if value < 100000 else None
+    if language == "ar":
+        token = normalize_arabic(token)
+        numbers = load_lexicon("ar").numbers
+        if token in numbers:
+            return numbers[token]
+        if token.startswith("و") and token[1:] in numbers:
+            return numbers[token[1:]]
+        return None
+    token = re.sub(r"\s+", " ", token)
+    if token in _EN_UNITS:
+        return _EN_UNITS[token]
+    parts = re.split(r"[\s-]", token)
+    if len(parts) == 2 and parts[0] in _EN_UNITS and parts[1] in _EN_UNITS:
+        return _EN_UNITS[parts[0]] + _EN_UNITS[parts[1]]
+    return None
+
+
+def _max_number(patterns: list[re.Pattern[str]], text: str, language: str) -> int | None:
+    """Largest number captured by ``patterns`` in ``text``."""
+    best: int | None = None
+    for pattern in patterns:
+        for match in pattern.finditer(text):
+            value = parse_number(match.group(1), language)
+            if value is None or (1900 <= value <= 2100):
+                continue
+            best = value if best is None else max(best, value)
+    return best
+
+
+def extract_casualties(texts: list[str], language: str) -> tuple[int | None, int | None]:
+    """Return ``(killed, wounded)``: highest figures given, 0 when "no casualties", else None."""
+    killed: int | None = None
+    wounded: int | None = None
+    none_said = False
+    for raw in texts:
+        if language == "ar":
+            text = normalize_arabic(raw)
+            k = _max_number(_AR_KILLED, text, "ar")
+            if k is None and _AR_SINGLE_KILLED.search(text):
+                k = 1
+            w = _max_number(_AR_WOUNDED, text, "ar")
+            none_said = none_said or bool(_AR_NONE.search(text))
+        else:
+            text = re.sub(r"\s+", " ", raw.lower())
+            k = _max_number(_EN_KILLED, text, "en")
+            w = _max_number(_EN_WOUNDED, text, "en")
+            none_said = none_said or bool(_EN_NONE_KILLED.search(text))
+        if k is not None:
+            killed = k if killed is None else max(killed, k)
+        if w is not None:
+            wounded = w if wounded is None else max(wounded, w)
+    if none_said:
+        killed = 0 if killed is None else killed
+        wounded = 0 if wounded is None else wounded
+    return killed, wounded
+
+
+@dataclass
+class _Draft:
+    """An incident under construction."""
+
+    attack_types: list[str]
+    governorate: str
+    places: list[Place] = field(default_factory=list)
+    sentences: list[SentenceMatch] = field(default_factory=list)
+
+    @property
+    def main_type(self) -> str:
+        """The highest-priority specific attack type, or ``other``."""
+        specific = [t for t in self.attack_types if t != "other"]
+        return specific[0] if specific else "other"
+
+
+def _compatible(draft: _Draft, types: list[str], governorate: str) -> bool:
+    """True when a sentence can join ``draft``."""
+    if governorate and draft.governorate and governorate != draft.governorate:
+        return False
+    specific = [t for t in types if t != "other"]
+    if not specific or draft.main_type == "other":
+        return True
+    return specific[0] == draft.main_type or draft.main_type in specific
+
+
+def _fallback_place(analysis: Analysis) -> Place | None:
+    """Place of the article when an incident sentence names only "Iraq"."""
+    title = analysis.title
+    if title and title.iraq_places:
+        return choose_place(title.iraq_places)
+    for sentence in analysis.body[:2]:
+        if sentence.iraq_places:
+            return sentence.iraq_places[0]
+    counts: dict[str, int] = {}
+    first: dict[str, Place] = {}
+    for sentence in analysis.sentences:
+        for place in sentence.iraq_places:
+            counts[place.governorate] = counts.get(place.governorate, 0) + 1
+            first.setdefault(place.governorate, place)
+    if counts:
+        return first[max(counts, key=lambda g: counts[g])]
+    return None
+
+
+def extract_incidents(analysis: Analysis, contexts: list[SentenceContext], article: dt.date | None) -> list[dict]:
+    """Build codebook incident dicts (with ``evidence``) from an analysis."""
+    drafts: list[_Draft] = []
+    current: _Draft | None = None
+    pending: list[SentenceMatch] = []
+    fallback = _fallback_place(analysis)
+    for sentence, ctx in zip(analysis.sentences, contexts):
+        is_incident = (
+            sentence.has_attack and ctx.context_located and not ctx.foreign and not ctx.background and not sentence.has("tally")
+        )
+        generic = not sentence.iraq_places and all(t == "other" for t in sentence.attack_types)
+        if is_incident and generic and current is not None and not sentence.is_title:
+            is_incident = False
+        if not is_incident:
+            supports = sentence.has("casualty") or sentence.has("foiled") or sentence.has_attack
+            if (
+                current is not None and supports and not ctx.foreign and not ctx.background
+                and not sentence.iraq_places and not sentence.has("tally")
+            ):
+                if sentence.has("foiled"):
+                    pending.append(sentence)
+                else:
+                    current.sentences.append(sentence)
+            elif pending and current is not None and not sentence.has("foiled"):
+                current.sentences.extend(pending)
+                pending = []
+            continue
+        types = sentence.attack_types
+        place = choose_place(sentence.iraq_places)
+        if place is None and not sentence.in_iraq and current is not None:
+            place = choose_place(current.places)
+        governorate = place.governorate if place else ""
+        target: _Draft | None = None
+        if current is not None and _compatible(current, types, governorate):
+            target = current
+        else:
+            target = next(
+                (d for d in drafts if _compatible(d, types, governorate) and (governorate or d.main_type != "other")),
+                None,
+            )
+        if target is None:
+            target = _Draft(attack_types=[], governorate=governorate)
+            drafts.append(target)
+        if pending:
+            if (sentence.has("foiled") and pending[-1].index == sentence.index - 1) or current is None:
+                target.sentences.extend(pending)
+            else:
+                current.sentences.extend(pending)
+            pending = []
+        target.sentences.append(sentence)
+        for t in types:
+            if t not in target.attack_types:
+                target.attack_types.append(t)
+        target.attack_types.sort(key=lambda t: (t == "other", ATTACK_TYPES.index(t) if sentence.is_title else 0))
+        if place is not None:
+            target.places.append(place)
+            if not target.governorate:
+                target.governorate = place.governorate
+        current = target
+    if pending and current is not None:
+        current.sentences.extend(pending)
+    incidents = [_finalise(d, analysis, article, fallback, i == 0) for i, d in enumerate(drafts[:MAX_INCIDENTS])]
+    return incidents
+
+
+def _choose_type(draft: _Draft) -> str:
+    """Codebook attack type of an incident, by priority over its sentences."""
+    if draft.main_type != "other":
+        return draft.main_type
+    present = {t for s in draft.sentences for t in s.attack_types}
+    for attack_type in ATTACK_TYPES:
+        if attack_type in present:
+            return attack_type
+    return "other"
+
+
+def _choose_target(draft: _Draft, language: str) -> str:
+    """Codebook target of an incident, by target priority over its sentences."""
+    for target in target_priority(language):
+        if any(s.has(f"target:{target}") for s in draft.sentences):
+            return target
+    return "other"
+
+
+def _choose_actor(draft: _Draft) -> str:
+    """Who claimed the attack or was blamed for it, if named."""
+    for sentence in draft.sentences:
+        actors = [key.split(":", 1)[1] for key in sentence.hits if key.startswith("actor:")]
+        if actors:
+            return actors[0]
+    return ""
+
+
+def _finalise(draft: _Draft, analysis: Analysis, article: dt.date | None, fallback: Place | None, first: bool = False) -> dict:
+    """Turn a draft into a codebook incident dict."""
+    draft.sentences.sort(key=lambda s: s.index)
+    place = choose_place(draft.places) or fallback
+    texts = [s.text for s in draft.sentences]
+    title = analysis.title
+    casualty_texts = list(texts)
+    if title is not None and title not in draft.sentences and title.has("casualty") and first:
+        casualty_texts.insert(0, title.text)
+    killed, wounded = extract_casualties(casualty_texts, analysis.language)
+    return {
+        "date": resolve_date(draft.sentences, analysis.language, article),
+        "governorate": place.governorate if place else "",
+        "place": place.name if place else "",
+        "attack_type": _choose_type(draft),
+        "target": _choose_target(draft, analysis.language),
+        "killed": killed,
+        "wounded": wounded,
+        "foiled": any(s.has("foiled") for s in draft.sentences),
+        "claimed_by": _choose_actor(draft),
+        "evidence": texts,
+    }

@@ -1,0 +1,276 @@
+"""Train the attack-report model and report cross-validated figures.
+
+    python -m detector.train [--data-dir DIR] [--folds 5] [--seed 13] [--no-write]
+
+For each language the whole pipeline is cross-validated with stratified
+k-fold: lexicons and rules are fixed, the logistic regression is refitted on
+each training fold and the decision threshold is chosen inside that fold by an
+inner cross-validation (recall first). Only out-of-fold figures are printed.
+The final model is fitted on all data, with its threshold chosen the same way,
+and written to ``detector/data/model.npz``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from .core import Prepared, prepare_article
+from .features import HASH_DIM, RULE_FEATURES
+from .fields import extract_incidents
+from .model import MODEL_PATH, LinearModel, save_models
+
+logger = logging.getLogger(__name__)
+
+DATA_FILES = {"en": "dev.jsonl", "ar": "dev-ar.jsonl"}
+BETA = 2.0
+C_VALUE = 0.3
+HASH_WEIGHT = 5.0
+FIELDS = ("governorate", "attack_type", "killed")
+
+
+def default_data_dir() -> Path:
+    """``$NEWSWATCH_SHARED/data`` or ``../shared/data`` beside the repository."""
+    shared = os.environ.get("NEWSWATCH_SHARED")
+    if shared:
+        return Path(shared) / "data"
+    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Read a JSON-lines file."""
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+@dataclass
+class Dataset:
+    """Prepared articles of one language with labels."""
+
+    language: str
+    rows: list[dict]
+    prepared: list[Prepared]
+    labels: np.ndarray
+
+    def candidates(self, index: np.ndarray) -> np.ndarray:
+        """The subset of ``index`` that passes the keyword stage."""
+        return np.array([i for i in index if self.prepared[i].candidate], dtype=int)
+
+    def rule_matrix(self) -> np.ndarray:
+        """Dense matrix of rule features."""
+        return np.array([[p.rules[n] for n in RULE_FEATURES] for p in self.prepared], dtype=np.float64)
+
+    def hash_matrix(self) -> sparse.csr_matrix:
+        """Sparse matrix of hashed text features."""
+        data, indices, indptr = [], [], [0]
+        for p in self.prepared:
+            for index, value in sorted(p.hashed.items()):
+                indices.append(index)
+                data.append(value)
+            indptr.append(len(indices))
+        return sparse.csr_matrix((data, indices, indptr), shape=(len(self.prepared), HASH_DIM))
+
+
+def load_dataset(path: Path, language: str) -> Dataset:
+    """Read and prepare a labelled file."""
+    rows = read_jsonl(path)
+    prepared = [prepare_article(r.get("title") or "", r.get("text") or "", r.get("date"), language) for r in rows]
+    return Dataset(language, rows, prepared, np.array([int(r["label"]) for r in rows]))
+
+
+def fit_model(rules: np.ndarray, hashed: sparse.csr_matrix, labels: np.ndarray, language: str, seed: int) -> LinearModel:
+    """Fit a logistic regression on standardised rule features plus hashed text.
+
+    Callers pass keyword-stage candidates only (see :func:`candidate_index`).
+    """
+    mean = rules.mean(axis=0)
+    scale = rules.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    matrix = sparse.hstack([sparse.csr_matrix((rules - mean) / scale), hashed * HASH_WEIGHT]).tocsr()
+    clf = LogisticRegression(C=C_VALUE, class_weight="balanced", solver="liblinear", max_iter=5000, random_state=seed)
+    clf.fit(matrix, labels)
+    coef = clf.coef_[0]
+    return LinearModel(
+        language=language,
+        rule_names=list(RULE_FEATURES),
+        rule_mean=mean,
+        rule_scale=scale,
+        rule_coef=coef[: len(RULE_FEATURES)],
+        hash_coef=coef[len(RULE_FEATURES):] * HASH_WEIGHT,
+        intercept=float(clf.intercept_[0]),
+        threshold=0.5,
+    )
+
+
+def score_rows(model: LinearModel, prepared: list[Prepared]) -> np.ndarray:
+    """Scores of prepared articles under ``model`` (the run-time scoring path)."""
+    return np.array([model.score(p.rules, p.hashed) if p.candidate else 0.0 for p in prepared])
+
+
+def choose_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Threshold maximising F-beta (beta = 2: recall weighs four times precision).
+
+    Ties go to the lower threshold (more recall); the result is the midpoint
+    between the chosen score and the next lower one, for a margin.
+    """
+    candidates = np.unique(np.round(scores[scores > 0], 4))
+    if candidates.size == 0:
+        return 0.5
+    positives = max(int(labels.sum()), 1)
+    best_threshold, best_value = float(candidates[0]), -1.0
+    for threshold in candidates:
+        predicted = scores >= threshold
+        tp = int((predicted & (labels == 1)).sum())
+        fp = int((predicted & (labels == 0)).sum())
+        recall = tp / positives
+        precision = tp / max(tp + fp, 1)
+        value = (1 + BETA**2) * precision * recall / max(BETA**2 * precision + recall, 1e-9)
+        if value > best_value:
+            best_threshold, best_value = float(threshold), value
+    lower = candidates[candidates < best_threshold]
+    return float((best_threshold + lower[-1]) / 2) if lower.size else best_threshold
+
+
+def out_of_fold_scores(data: Dataset, index: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """Out-of-fold scores for the subset ``index`` (used for threshold choice)."""
+    labels = data.labels[index]
+    scores = np.zeros(len(index))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train, test in splitter.split(np.zeros(len(index)), labels):
+        model = fit_on(data, index[train], seed)
+        scores[test] = score_rows(model, [data.prepared[i] for i in index[test]])
+    return scores
+
+
+def fit_on(data: Dataset, index: np.ndarray, seed: int) -> LinearModel:
+    """Fit the classifier on the keyword-stage candidates among ``index``."""
+    chosen = data.candidates(index)
+    return fit_model(data.rule_matrix()[chosen], data.hash_matrix()[chosen], data.labels[chosen], data.language, seed)
+
+
+def fit_with_threshold(data: Dataset, index: np.ndarray, folds: int, seed: int) -> LinearModel:
+    """Fit on ``index`` and set the threshold from an inner cross-validation."""
+    model = fit_on(data, index, seed)
+    model.threshold = choose_threshold(out_of_fold_scores(data, index, folds, seed), data.labels[index])
+    return model
+
+
+def prf(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """Precision, recall and F1 of binary predictions."""
+    tp = int((predicted & (labels == 1)).sum())
+    fp = int((predicted & (labels == 0)).sum())
+    fn = int((~predicted & (labels == 1)).sum())
+    precision = tp / max(tp + fp, 1)
+    recall = tp / max(tp + fn, 1)
+    f1 = 2 * precision * recall / max(precision + recall, 1e-9)
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4), "tp": tp, "fp": fp, "fn": fn}
+
+
+def field_accuracy(rows: list[dict], incidents: list[list[dict]]) -> dict[str, dict]:
+    """Accuracy of first predicted vs first labelled incident, skipping null labels."""
+    out: dict[str, dict] = {}
+    for name in FIELDS:
+        right = total = 0
+        for row, predicted in zip(rows, incidents):
+            gold = (row.get("incidents") or [{}])[0]
+            if gold.get(name) is None:
+                continue
+            total += 1
+            first = predicted[0] if predicted else {}
+            right += first.get(name) == gold[name]
+        out[name] = {"accuracy": round(right / max(total, 1), 4), "n": total}
+    return out
+
+
+def cross_validate(data: Dataset, folds: int, seed: int) -> dict:
+    """Nested cross-validation of the whole pipeline for one language."""
+    labels = data.labels
+    predicted = np.zeros(len(labels), dtype=bool)
+    scores = np.zeros(len(labels))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train, test in splitter.split(np.zeros(len(labels)), labels):
+        model = fit_with_threshold(data, train, folds, seed + 1)
+        fold_scores = score_rows(model, [data.prepared[i] for i in test])
+        scores[test] = fold_scores
+        predicted[test] = fold_scores >= model.threshold
+    tp_rows = [i for i in range(len(labels)) if predicted[i] and labels[i] == 1]
+    tp_incidents = [
+        extract_incidents(data.prepared[i].analysis, data.prepared[i].contexts, data.prepared[i].article_date) for i in tp_rows
+    ]
+    by_source: dict[str, dict] = {}
+    sources = np.array([r.get("source", "") for r in data.rows])
+    for source in sorted(set(sources)):
+        mask = sources == source
+        by_source[source] = prf(labels[mask], predicted[mask])
+    return {
+        "overall": prf(labels, predicted),
+        "by_source": by_source,
+        "fields": field_accuracy([data.rows[i] for i in tp_rows], tp_incidents),
+        "missed": [data.rows[i]["id"] for i in range(len(labels)) if labels[i] == 1 and not predicted[i]],
+        "false_alarms": [data.rows[i]["id"] for i in range(len(labels)) if labels[i] == 0 and predicted[i]],
+    }
+
+
+def print_report(language: str, report: dict, out=sys.stdout) -> None:
+    """Print a cross-validation report."""
+    o = report["overall"]
+    print(f"[{language}] cross-validated: precision {o['precision']:.3f}  recall {o['recall']:.3f}  F1 {o['f1']:.3f}  (tp {o['tp']}, fp {o['fp']}, fn {o['fn']})", file=out)
+    for source, m in report["by_source"].items():
+        print(f"    {source:36s} P {m['precision']:.3f} R {m['recall']:.3f} F1 {m['f1']:.3f}", file=out)
+    for name, m in report["fields"].items():
+        print(f"    field {name:12s} {m['accuracy']:.3f} on {m['n']} true positives", file=out)
+    print(f"    missed: {' '.join(report['missed']) or '-'}", file=out)
+    print(f"    false alarms: {' '.join(report['false_alarms']) or '-'}", file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m detector.train", description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=default_data_dir())
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--output", type=Path, default=MODEL_PATH)
+    parser.add_argument("--cv", action="store_true", help="cross-validate only; do not write the model")
+    parser.add_argument("--no-cv", action="store_true", help="skip cross-validation")
+    parser.add_argument("--language", choices=sorted(DATA_FILES), action="append")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    models: dict[str, LinearModel] = {}
+    info: dict = {"seed": args.seed, "folds": args.folds, "cv": {}}
+    for language in args.language or sorted(DATA_FILES, reverse=True):
+        path = args.data_dir / DATA_FILES[language]
+        if not path.exists():
+            print(f"missing {path}", file=sys.stderr)
+            return 2
+        data = load_dataset(path, language)
+        if not args.no_cv:
+            report = cross_validate(data, args.folds, args.seed)
+            print_report(language, report)
+            info["cv"][language] = {"overall": report["overall"], "fields": report["fields"]}
+        if not args.cv:
+            models[language] = fit_with_threshold(data, np.arange(len(data.rows)), args.folds, args.seed)
+            print(f"[{language}] final model fitted on {len(data.rows)} articles, threshold {models[language].threshold:.4f}")
+    if models:
+        if args.language and args.output.exists():
+            from .model import load_models
+
+            existing = load_models(args.output)
+            existing.update(models)
+            models = existing
+        save_models(models, args.output, info)
+        print(f"model written to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Incident field extraction: numbers, casualties, dates, foiled, claims."""
+
+import datetime as dt
+
+from detector.context import describe_sentences, parse_article_date, resolve_date
+from detector.fields import extract_casualties, extract_incidents, parse_number
+from detector.matcher import analyse_article, match_sentence
+
+
+def test_parse_number_words():
+    assert parse_number("two") == 2
+    assert parse_number("twenty-five") == 25
+    assert parse_number("1,400") == 1400
+    assert parse_number("dozens") == 24
+    assert parse_number("ثلاثة", "ar") == 3
+
+
+def test_casualties_highest_figure():
+    killed, wounded = extract_casualties(
+        ["A car bomb killed at least 12 people and wounded 30.", "The death toll rose to 15, police said."], "en"
+    )
+    assert killed == 15 and wounded == 30
+
+
+def test_casualties_number_words_and_none():
+    assert extract_casualties(["Two soldiers were killed and three others injured."], "en") == (2, 3)
+    assert extract_casualties(["Rockets hit the base; no casualties were reported."], "en") == (0, 0)
+    assert extract_casualties(["Rockets hit the base."], "en") == (None, None)
+
+
+def test_arabic_casualties():
+    killed, wounded = extract_casualties(["مقتل 5 أشخاص وإصابة 12 آخرين بانفجار سيارة مفخخة"], "ar")
+    assert killed == 5 and wounded == 12
+    assert extract_casualties(["ارتفاع عدد ضحايا التفجير إلى 80 قتيلا"], "ar")[0] == 80
+    assert extract_casualties(["مقتل شرطي في هجوم"], "ar")[0] == 1
+
+
+def test_date_resolution_relative_days():
+    article = dt.date(2021, 12, 19)  # a Sunday
+    assert resolve_date([match_sentence("Rockets were fired early on Sunday", "en")], "en", article) == "2021-12-19"
+    assert resolve_date([match_sentence("Gunmen attacked a checkpoint on Friday", "en")], "en", article) == "2021-12-17"
+    assert resolve_date([match_sentence("A bomb exploded yesterday", "en")], "en", article) == "2021-12-18"
+    assert resolve_date([match_sentence("انفجار عبوة ناسفة أمس في بغداد", "ar")], "ar", article) == "2021-12-18"
+    assert resolve_date([match_sentence("The attack on December 15 killed two", "en")], "en", article) == "2021-12-15"
+    assert resolve_date([match_sentence("A bomb exploded", "en")], "en", None) is None
+
+
+def test_parse_article_date_formats():
+    assert parse_article_date("2023-10-20T04:32:40+00:00") == dt.date(2023, 10, 20)
+    assert parse_article_date(None) is None
+    assert parse_article_date("garbage") is None
+
+
+def _incidents(title: str, text: str, date: str | None = "2021-12-19", language: str = "en") -> list[dict]:
+    analysis = analyse_article(title, text, language)
+    article = parse_article_date(date)
+    return extract_incidents(analysis, describe_sentences(analysis, article), article)
+
+
+def test_foiled_and_claimed():
+    incidents = _incidents(
+        "Security forces foil bomb plot in Kirkuk",
+        "Iraqi security forces on Saturday defused two roadside bombs in Kirkuk. Islamic State claimed responsibility for an earlier plot.",
+    )
+    assert incidents[0]["foiled"] is True
+    assert incidents[0]["governorate"] == "Kirkuk"
+    assert incidents[0]["attack_type"] == "ied"
+    assert incidents[0]["date"] == "2021-12-18"
+
+
+def test_claimed_by_actor():
+    incidents = _incidents("", "Islamic State militants attacked an army checkpoint in Tarmiyah on Friday, killing three soldiers.")
+    assert incidents[0]["claimed_by"] == "Islamic State"
+    assert incidents[0]["governorate"] == "Baghdad"
+    assert incidents[0]["killed"] == 3
+    assert incidents[0]["target"] == "iraqi_security"
+
+
+def test_background_month_is_not_an_incident():
+    incidents = _incidents("", "In September, a drone attack hit Erbil's international airport.")
+    assert incidents == []
