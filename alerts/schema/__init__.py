@@ -1,0 +1,1 @@
+"""JSON Schemas of what newswatch sends to webhooks (package data)."""
