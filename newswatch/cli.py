@@ -26,6 +26,8 @@ LAZY_COMMANDS = {
     "classify": "detector.commands:classify_command",
     "eval": "detector.commands:eval_command",
     "alerts": "alerts.commands:alerts",
+    "group": "grouping.commands:group_command",
+    "incidents": "grouping.commands:incidents_command",
     "run": "scheduler.commands:run_command",
     "status": "scheduler.commands:status_command",
 }

@@ -187,3 +187,8 @@ def m001_initial(db: Database) -> None:
     )
     db["alerts"].create_index(["delivery_id"], unique=True)
     db["alerts"].create_index(["state", "next_attempt_at"])
+
+
+from grouping.schema import m002_events  # noqa: E402  (events: incidents grouped across outlets)
+
+MIGRATIONS()(m002_events)
