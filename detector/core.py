@@ -21,6 +21,8 @@ from .matcher import Analysis, analyse_article
 from .model import MODEL_PATH, LinearModel, load_models
 from .normalize import detect_language
 
+SUPPORTED_LANGUAGES = ("en", "ar")
+
 logger = logging.getLogger(__name__)
 
 MAX_EVIDENCE = 5
@@ -70,6 +72,12 @@ class Prepared:
     candidate: bool
 
 
+def choose_language(title: str, text: str, language: str | None) -> str:
+    """Return ``language`` when the detector has lexicons for it, else detect it."""
+    code = (language or "").lower().split("-")[0]
+    return code if code in SUPPORTED_LANGUAGES else detect_language(title or "", text or "")
+
+
 def prepare_article(title: str, text: str, date: str | None, language: str) -> Prepared:
     """Match, contextualise and featurise an article."""
     analysis = analyse_article(title or "", text or "", language)
@@ -110,7 +118,7 @@ class Detector:
 
     def keyword_stage(self, title: str, text: str, language: str | None = None) -> KeywordResult:
         """Fast pre-filter: attack term and Iraqi place in the same sentence."""
-        language = language or detect_language(title, text)
+        language = choose_language(title, text, language)
         analysis = analyse_article(title or "", text or "", language)
         contexts = describe_sentences(analysis, None)
         hits = [s for s, c in zip(analysis.sentences, contexts) if s.has_attack and (c.context_located or s.in_iraq)]
@@ -118,13 +126,13 @@ class Detector:
             candidate=is_candidate(analysis, contexts),
             language=language,
             terms=_unique([t for s in hits for t in s.terms()]),
-            places=_unique([p.name for s in hits for p in s.places]),
+            places=_unique([p.name for s in hits for p in s.all_places]),
             sentences=[s.text for s in hits[:MAX_EVIDENCE]],
         )
 
     def detect(self, title: str, text: str, date: str | None = None, language: str | None = None) -> Detection:
         """Classify one article and extract its incidents."""
-        language = language or detect_language(title or "", text or "")
+        language = choose_language(title, text, language)
         prepared = prepare_article(title, text, date, language)
         model = self._model_for(language)
         score = round(model.score(prepared.rules, prepared.hashed), 4) if prepared.candidate else 0.0
@@ -140,7 +148,7 @@ class Detector:
             if s.has_attack and c.context_located and not c.foreign and not c.background
         ]
         terms = _unique([t for s in hits for t in s.terms()])
-        places = _unique([p.name for s in hits for p in s.places])
+        places = _unique([p.name for s in hits for p in s.all_places])
         evidence = [s.text for s in hits[:MAX_EVIDENCE]]
         foreign = _unique([t for s in analysis.sentences for t in s.hits.get("foreign", [])])
         verdict = "attack in Iraq" if flagged else "not an Iraq attack report"

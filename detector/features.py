@@ -37,14 +37,38 @@ RULE_FEATURES: tuple[str, ...] = (
     "n_background", "n_foreign", "n_place", "n_iraq", "n_launched", "n_tally", "n_threat",
     "f3_hit", "f3_context_hit", "f3_foreign", "f3_iraq",
     "frac_located", "iraq_dominance", "log_sentences", "has_date",
+    "strict_gate", "t_weak", "n_weak_iraq", "n_casualty_iraq", "n_foiled_iraq", "f3_casualty", "f3_weak",
+    "t_arrest_only", "n_arrest_only", "n_hit_threat", "n_hit_tally", "lead_foreign", "article_iraq_only",
 ) + tuple(f"type_{t}" for t in ATTACK_TYPES)
 
 
+_CUE_CATEGORIES = ("casualty", "weak", "foiled")
+
+
 def is_candidate(analysis: Analysis, contexts: list[SentenceContext]) -> bool:
-    """Keyword-stage decision: some sentence pairs attack (or casualty) vocabulary with Iraq.
+    """Keyword-stage decision: some sentence in Iraq (by name, or by the title or
+    previous sentence) uses attack, casualty, violence or foiled-attack vocabulary
+    and names no foreign place.
+
+    Softer than :func:`is_strict_candidate` (which the classifier sees as a
+    feature): "violence", "bodies" or "explosions" with an Iraqi place pass.
+    Articles failing this test are not scored further.
+    """
+    for sentence, ctx in zip(analysis.sentences, contexts):
+        if not (ctx.context_located or sentence.in_iraq) or sentence.has("launched_from"):
+            continue
+        if ctx.foreign and not sentence.iraq_places and not sentence.has("attack:abduction"):
+            continue
+        if sentence.has_attack or any(sentence.has(c) for c in _CUE_CATEGORIES):
+            return True
+    return False
+
+
+def is_strict_candidate(analysis: Analysis, contexts: list[SentenceContext]) -> bool:
+    """Some sentence pairs attack (or casualty) vocabulary with Iraq.
 
     The place may be in the sentence itself or carried over from the title or
-    the previous sentence. Articles failing this test are not scored further.
+    the previous sentence.
     """
     for sentence, ctx in zip(analysis.sentences, contexts):
         if not (ctx.context_located or sentence.in_iraq) or sentence.has("launched_from"):
@@ -70,6 +94,9 @@ def extract_rule_features(analysis: Analysis, contexts: list[SentenceContext], a
     body_seen = 0
     for sentence, ctx in zip(analysis.sentences, contexts):
         attack = sentence.has_attack
+        violent = attack or sentence.has("casualty") or sentence.has("weak") or sentence.has("foiled")
+        arrest_only = sentence.has("negative") and not sentence.has("casualty") and not attack
+        iraqi = (ctx.context_located or sentence.in_iraq) and not ctx.foreign
         specific = any(t != "other" for t in sentence.attack_types)
         hit = attack and ctx.located and not ctx.foreign
         if sentence.is_title:
@@ -84,6 +111,8 @@ def extract_rule_features(analysis: Analysis, contexts: list[SentenceContext], a
             f["t_threat"] = float(sentence.has("threat"))
             f["t_hit"] = float(hit)
             f["t_hit_specific"] = float(hit and specific)
+            f["t_weak"] = float(sentence.has("weak"))
+            f["t_arrest_only"] = float(arrest_only)
         else:
             body_seen += 1
             if body_seen <= 3:
@@ -91,6 +120,13 @@ def extract_rule_features(analysis: Analysis, contexts: list[SentenceContext], a
                 counts["f3_context_hit"] += attack and ctx.context_located and not ctx.foreign and not ctx.background
                 counts["f3_foreign"] += ctx.foreign
                 counts["f3_iraq"] += sentence.in_iraq
+                counts["f3_casualty"] += sentence.has("casualty") and iraqi and not ctx.background
+                counts["f3_weak"] += sentence.has("weak") and iraqi
+                counts["lead_foreign"] += ctx.foreign
+        counts["n_weak_iraq"] += sentence.has("weak") and iraqi
+        counts["n_casualty_iraq"] += sentence.has("casualty") and iraqi and not ctx.background
+        counts["n_foiled_iraq"] += sentence.has("foiled") and iraqi
+        counts["n_arrest_only"] += arrest_only and iraqi
         counts["n_attack"] += attack
         counts["n_casualty"] += sentence.has("casualty")
         counts["n_negative"] += sentence.has("negative")
@@ -115,13 +151,15 @@ def extract_rule_features(analysis: Analysis, contexts: list[SentenceContext], a
             counts["n_hit_negative"] += sentence.has("negative")
             counts["n_hit_foiled"] += sentence.has("foiled")
             counts["n_hit_place"] += bool(sentence.iraq_places)
+            counts["n_hit_threat"] += sentence.has("threat")
+            counts["n_hit_tally"] += sentence.has("tally")
             if not ctx.background:
                 for attack_type in sentence.attack_types:
                     types[attack_type] = types.get(attack_type, 0) + 1
         if attack and ctx.context_located and not ctx.foreign and not ctx.background:
             counts["n_context_hit"] += 1
     for name, value in counts.items():
-        if name.startswith(("n_", "f3_")):
+        if name.startswith(("n_", "f3_", "lead_")):
             f[name] = _log(value)
     for attack_type, value in types.items():
         f[f"type_{attack_type}"] = _log(value)
@@ -129,6 +167,8 @@ def extract_rule_features(analysis: Analysis, contexts: list[SentenceContext], a
     f["iraq_dominance"] = (counts["n_iraq"] - counts["n_foreign"]) / (counts["n_iraq"] + counts["n_foreign"] + 1)
     f["log_sentences"] = _log(len(analysis.sentences)) / 3.0
     f["has_date"] = float(article is not None)
+    f["strict_gate"] = float(is_strict_candidate(analysis, contexts))
+    f["article_iraq_only"] = float(counts["n_iraq"] > 0 and counts["n_foreign"] == 0)
     return f
 
 
@@ -137,19 +177,53 @@ def _tokens(text: str, language: str) -> list[str]:
     return normalize_for_matching(text, language).split()
 
 
-def extract_hashed_features(analysis: Analysis, contexts: list[SentenceContext]) -> dict[int, float]:
-    """Hashed unigram/bigram features of the title and attack sentences."""
-    grams: set[str] = set()
-    for sentence, ctx in zip(analysis.sentences, contexts):
-        if not (sentence.is_title or sentence.has_attack):
+def _char_grams(tokens: list[str], sizes: tuple[int, ...] = (3, 4, 5)) -> set[str]:
+    """Character n-grams of padded words (Arabic: robust to clitics and inflection)."""
+    out: set[str] = set()
+    for token in tokens:
+        if len(token) < 3 or token.isdigit():
             continue
-        prefix = "t" if sentence.is_title else ("h" if ctx.located and not ctx.foreign else "a")
+        padded = f"<{token}>"
+        for size in sizes:
+            for i in range(len(padded) - size + 1):
+                out.add("c:" + padded[i : i + size])
+    return out
+
+
+def extract_hashed_features(analysis: Analysis, contexts: list[SentenceContext]) -> dict[int, float]:
+    """Hashed text features of the title, the lead and the sentences with attack vocabulary.
+
+    Word unigrams and bigrams prefixed by the sentence's role (title, located
+    hit, other attack sentence, lead); for Arabic also character n-grams of
+    the normalised words.
+    """
+    grams: set[str] = set()
+    body_seen = 0
+    arabic = analysis.language == "ar"
+    for sentence, ctx in zip(analysis.sentences, contexts):
+        lead = False
+        if not sentence.is_title:
+            body_seen += 1
+            lead = body_seen <= 2
+        cue = sentence.has_attack or sentence.has("casualty")
+        if not (sentence.is_title or cue or lead):
+            continue
+        if sentence.is_title:
+            prefix = "t"
+        elif sentence.has_attack and ctx.located and not ctx.foreign:
+            prefix = "h"
+        elif cue:
+            prefix = "a"
+        else:
+            prefix = "l"
         tokens = _tokens(sentence.text, analysis.language)
         for i, token in enumerate(tokens):
             grams.add(f"{prefix}:{token}")
             grams.add(f"w:{token}")
             if i:
                 grams.add(f"b:{tokens[i - 1]}_{token}")
+        if arabic:
+            grams |= _char_grams(tokens)
     if not grams:
         return {}
     weight = 1.0 / math.sqrt(len(grams))

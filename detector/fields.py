@@ -38,13 +38,31 @@ _EN_QUAL = r"(?:at\s+least|more\s+than|over|about|around|nearly|almost|some|up\s
 _EN_KILLED = [
     re.compile(_EN_QUAL + _EN_NUM + r"\s+(?:[\w'-]+\s+){0,5}?(?:people\s+)?(?:were\s+|was\s+|have\s+been\s+|had\s+been\s+|are\s+|being\s+)?(?:killed|dead|died|slain|massacred|shot\s+dead|lost\s+their\s+lives|martyred)\b"),
     re.compile(r"\b(?:killing|killed|kills|kill|leaving|left|claimed\s+the\s+lives\s+of|death\s+toll\s+(?:rose|rises|climbed|climbs|reached|stands|stood)\s+(?:to|at)|toll\s+of)\s+" + _EN_QUAL + _EN_NUM + r"\b"),
-    re.compile(r"\b" + _EN_NUM + r"\s+(?:deaths|dead|fatalities|bodies)\b"),
+    re.compile(r"\b" + _EN_NUM + r"\s+(?:deaths|dead|fatalities|bodies|lives)\b"),
+    re.compile(r"\b(?:killing|deaths?|murders?)\s+of\s+" + _EN_QUAL + _EN_NUM + r"\b"),
+    re.compile(r"\b(?:shot|shoot|shoots|shooting|gunned|gun|guns|gunning)\s+(?:dead|down)\s+" + _EN_QUAL + _EN_NUM + r"\b"),
+    re.compile(r"\b(?:shot|shooting|stabbed|beat|beating)\s+" + _EN_QUAL + _EN_NUM + r"\s+(?:[\w'-]+\s+){0,3}?to\s+death\b"),
+    re.compile(r"\bclaim(?:s|ed|ing)?\s+(?:the\s+lives\s+of\s+)?" + _EN_QUAL + _EN_NUM + r"(?:\s+lives)?\b"),
 ]
+# one victim: "was shot dead", "killing a policeman", "gunmen shoot dead an activist"
+_EN_SINGLE_KILLED = re.compile(
+    r"\b(?:was|has\s+been|had\s+been|is)\s+(?:\w+\s+)?(?:killed|shot\s+dead|gunned\s+down|assassinated|slain|murdered|beheaded|executed)\b"
+    r"|\b(?:killing|killed|kills|kill|shot\s+dead|shoots?\s+dead|gunned\s+down|guns?\s+down|assassinated|assassinates?|murdered)\s+(?:an?|one)\s+(?!few\b|number\b|dozen\b|total\b|couple\b)"
+    r"|\b(?:killing|assassination|murder)\s+of\s+(?:an?|one)\s+(?!few\b|number\b|dozen\b|total\b|couple\b)"
+    r"|\b(?:an?|one)\s+(?!few\b|number\b|dozen\b|total\b|couple\b)(?:[\w'-]+\s+){0,4}?(?:was|has\s+been)\s+(?:\w+\s+)?(?:killed|shot\s+dead|gunned\s+down|slain)\b"
+    r"|\b(?:shoots?|shot|gunned)\s+dead\b|\b(?:gunned|guns?)\s+down\b"
+)
+# figures that are not this incident's toll: tallies, ages
+_EN_NOT_TOLL = re.compile(
+    r"\b(?:since\s+(?:the\s+(?:start|beginning)|\d{4}|early|mid|late|last|then|(?:january|february|march|april|may|june|july|august|september|october|november|december)\b)|\w+\s+alone|so\s+far|this\s+year|last\s+year|in\s+recent\s+(?:years|months|weeks)|during\s+the\s+(?:unrest|protests|war|past)|"
+    r"in\s+the\s+past\s+(?:\w+\s+)?(?:weeks?|months?|years?|days)|tally|according\s+to\s+(?:the\s+)?(?:u\s*n|united\s+nations|figures))\b"
+)
+_EN_AGE = re.compile(r",\s*(?:aged\s+)?\d{1,3}\s*,|\b\d{1,3}[\s-]years?[\s-]old\b")
 _EN_WOUNDED = [
     re.compile(_EN_QUAL + _EN_NUM + r"\s+(?:[\w'-]+\s+){0,5}?(?:were\s+|was\s+|have\s+been\s+|had\s+been\s+|are\s+)?(?:wounded|injured|hurt)\b"),
     re.compile(r"\b(?:wounding|injuring|wounded|injured|wounds|injures)\s+" + _EN_QUAL + _EN_NUM + r"\b"),
 ]
-_EN_NONE_KILLED = re.compile(r"\b(?:no\s+(?:one\s+was\s+(?:killed|hurt|injured|harmed)|casualties|deaths|fatalities|injuries|immediate\s+reports?\s+of\s+casualties)|without\s+(?:causing\s+)?casualties|nobody\s+was\s+(?:killed|hurt|injured)|no\s+casualties\s+(?:were|have\s+been)\s+reported|unharmed)\b")
+_EN_NONE_KILLED = re.compile(r"\b(?:no\s+(?:reports?\s+of\s+(?:injur\w*|casualties|deaths|victims)|one\s+was\s+(?:killed|hurt|injured|harmed)|casualties|deaths|fatalities|injuries|immediate\s+reports?\s+of\s+casualties)|without\s+(?:causing\s+)?casualties|nobody\s+was\s+(?:killed|hurt|injured)|no\s+casualties\s+(?:were|have\s+been)\s+reported|unharmed)\b")
 
 _AR_NUM = r"(\d+|[^\s\d]+)"
 _AR_QUAL = r"(?:ما\s+لا\s+يقل\s+عن\s+|اكثر\s+من\s+|نحو\s+|حوالي\s+|قرابه\s+|زهاء\s+)?"
@@ -114,9 +132,14 @@ def extract_casualties(texts: list[str], language: str) -> tuple[int | None, int
             none_said = none_said or bool(_AR_NONE.search(text))
         else:
             text = re.sub(r"\s+", " ", raw.lower())
-            k = _max_number(_EN_KILLED, text, "en")
-            w = _max_number(_EN_WOUNDED, text, "en")
             none_said = none_said or bool(_EN_NONE_KILLED.search(text))
+            if _EN_NOT_TOLL.search(text):
+                continue
+            text = _EN_AGE.sub(" ", text)
+            k = _max_number(_EN_KILLED, text, "en")
+            if k is None and _EN_SINGLE_KILLED.search(text):
+                k = 1
+            w = _max_number(_EN_WOUNDED, text, "en")
         if k is not None:
             killed = k if killed is None else max(killed, k)
         if w is not None:
@@ -127,6 +150,21 @@ def extract_casualties(texts: list[str], language: str) -> tuple[int | None, int
     return killed, wounded
 
 
+_EN_DAY = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|last night)\b")
+_AR_DAY = re.compile(r"(?:^|\s)(?:يوم\s+)?(الاثنين|الثلاثاء|الاربعاء|الخميس|الجمعه|السبت|الاحد|امس)(?:\s|$)")
+
+
+def _day_of(sentence: SentenceMatch, language: str) -> str:
+    """The day a sentence names ("Tuesday", "yesterday"), lower-cased; "" when none."""
+    if language == "ar":
+        match = _AR_DAY.search(normalize_arabic(sentence.text))
+    else:
+        match = _EN_DAY.search(sentence.text.lower())
+    if not match:
+        return ""
+    return "yesterday" if match[1] in {"last night", "امس"} else match[1]
+
+
 @dataclass
 class _Draft:
     """An incident under construction."""
@@ -135,6 +173,7 @@ class _Draft:
     governorate: str
     places: list[Place] = field(default_factory=list)
     sentences: list[SentenceMatch] = field(default_factory=list)
+    day: str = ""
 
     @property
     def main_type(self) -> str:
@@ -143,9 +182,11 @@ class _Draft:
         return specific[0] if specific else "other"
 
 
-def _compatible(draft: _Draft, types: list[str], governorate: str) -> bool:
+def _compatible(draft: _Draft, types: list[str], governorate: str, day: str = "") -> bool:
     """True when a sentence can join ``draft``."""
     if governorate and draft.governorate and governorate != draft.governorate:
+        return False
+    if day and draft.day and day != draft.day:
         return False
     specific = [t for t in types if t != "other"]
     if not specific or draft.main_type == "other":
@@ -185,16 +226,24 @@ def extract_incidents(analysis: Analysis, contexts: list[SentenceContext], artic
         generic = not sentence.iraq_places and all(t == "other" for t in sentence.attack_types)
         if is_incident and generic and current is not None and not sentence.is_title:
             is_incident = False
+        day = _day_of(sentence, analysis.language)
         if not is_incident:
             supports = sentence.has("casualty") or sentence.has("foiled") or sentence.has_attack
+            same_place = not sentence.iraq_places or (
+                current is not None
+                and (not current.governorate or {p.governorate for p in sentence.iraq_places} <= {current.governorate, ""})
+            )
             if (
                 current is not None and supports and not ctx.foreign and not ctx.background
-                and not sentence.iraq_places and not sentence.has("tally")
+                and same_place and not sentence.has("tally")
             ):
                 if sentence.has("foiled"):
                     pending.append(sentence)
                 else:
                     current.sentences.append(sentence)
+                    current.places.extend(sentence.iraq_places)
+                    if not current.governorate and sentence.iraq_places:
+                        current.governorate = sentence.iraq_places[0].governorate
             elif pending and current is not None and not sentence.has("foiled"):
                 current.sentences.extend(pending)
                 pending = []
@@ -205,16 +254,18 @@ def extract_incidents(analysis: Analysis, contexts: list[SentenceContext], artic
             place = choose_place(current.places)
         governorate = place.governorate if place else ""
         target: _Draft | None = None
-        if current is not None and _compatible(current, types, governorate):
+        if current is not None and _compatible(current, types, governorate, day):
             target = current
         else:
             target = next(
-                (d for d in drafts if _compatible(d, types, governorate) and (governorate or d.main_type != "other")),
+                (d for d in drafts if _compatible(d, types, governorate, day) and (governorate or d.main_type != "other")),
                 None,
             )
         if target is None:
             target = _Draft(attack_types=[], governorate=governorate)
             drafts.append(target)
+        if day and not target.day:
+            target.day = day
         if pending:
             if (sentence.has("foiled") and pending[-1].index == sentence.index - 1) or current is None:
                 target.sentences.extend(pending)
@@ -237,6 +288,26 @@ def extract_incidents(analysis: Analysis, contexts: list[SentenceContext], artic
     return incidents
 
 
+_EN_IMPACT = re.compile(
+    r"\b(?:fell|landed|hit|hits|struck|impacted|damag\w*|destroy\w*|set\s+ablaze|caught\s+fire|went\s+off)\b"
+)
+_AR_IMPACT = re.compile(r"(?:^|\s)(?:و|ف)?(?:سقط|سقطت|اصاب|اصابت|الحق|الحقت|اضرار|احترق\S*|دمر\S*)(?:\s|$)")
+
+
+def _is_foiled(draft: _Draft, language: str) -> bool:
+    """Foiled only when the attack was thwarted and nothing of it hit: a salvo of
+    which one rocket was shot down and the other landed is not foiled."""
+    if not any(s.has("foiled") for s in draft.sentences):
+        return False
+    for sentence in draft.sentences:
+        if language == "ar":
+            if _AR_IMPACT.search(normalize_arabic(sentence.text)):
+                return False
+        elif _EN_IMPACT.search(sentence.text.lower()):
+            return False
+    return True
+
+
 def _choose_type(draft: _Draft) -> str:
     """Codebook attack type of an incident, by priority over its sentences."""
     if draft.main_type != "other":
@@ -257,9 +328,11 @@ def _choose_target(draft: _Draft, language: str) -> str:
 
 
 def _choose_actor(draft: _Draft) -> str:
-    """Who claimed the attack or was blamed for it, if named."""
+    """Who claimed the attack or was blamed for it, if named (not the forces that foiled it)."""
     for sentence in draft.sentences:
         actors = [key.split(":", 1)[1] for key in sentence.hits if key.startswith("actor:")]
+        if sentence.has("foiled"):
+            actors = [a for a in actors if a != "Iraqi forces"]
         if actors:
             return actors[0]
     return ""
@@ -268,7 +341,9 @@ def _choose_actor(draft: _Draft) -> str:
 def _finalise(draft: _Draft, analysis: Analysis, article: dt.date | None, fallback: Place | None, first: bool = False) -> dict:
     """Turn a draft into a codebook incident dict."""
     draft.sentences.sort(key=lambda s: s.index)
-    place = choose_place(draft.places) or fallback
+    reference = [p for s in draft.sentences for p in s.secondary if p.governorate]
+    dateline = [p for s in draft.sentences for p in s.dateline if p.governorate]
+    place = choose_place(draft.places) or choose_place(reference) or fallback or choose_place(dateline)
     texts = [s.text for s in draft.sentences]
     title = analysis.title
     casualty_texts = list(texts)
@@ -283,7 +358,7 @@ def _finalise(draft: _Draft, analysis: Analysis, article: dt.date | None, fallba
         "target": _choose_target(draft, analysis.language),
         "killed": killed,
         "wounded": wounded,
-        "foiled": any(s.has("foiled") for s in draft.sentences),
+        "foiled": _is_foiled(draft, analysis.language),
         "claimed_by": _choose_actor(draft),
         "evidence": texts,
     }

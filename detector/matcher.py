@@ -28,6 +28,11 @@ _DATELINE = re.compile(
     r"^\s*((?:[A-Z][A-Z.'/\- ]{2,40}|[A-Z][A-Za-z.' ]{2,30}(?=,|\s*\())(?:,\s*[A-Z][A-Za-z.' ]{1,30})?(?:,\s*[A-Z][a-z]{2,4}\.?\s*\d{1,2}\.?)?\s*"
     r"(?:\((?:Reuters|AP|AFP|CNN|Antara|AFX|Xinhua|UPI|dpa|Kurdistan 24|Rudaw)\)\s*)?)(?:--|-|\u2014|\u2013|:)\s+"
 )
+_REFERENCE = re.compile(
+    r"(?:\b(?:north|south|east|west|northeast|northwest|southeast|southwest|north east|north west|south east|south west)"
+    r"(?:ern)?\s+of\s+(?:the\s+)?(?:capital\s+)?"
+    r"|\b(?:miles|mile|kilometers|kilometres|km|kms)\s+(?:\d+\s+(?:kilometers|kilometres|km|miles)\s+)?(?:\w+\s+){0,2}(?:of|from)\s+(?:the\s+)?)$"
+)
 _AR_PREFIXES = ("", "و", "ف", "ب", "ل", "ك", "وب", "ول", "فب", "فل", "وك")
 _AR_DEFINITE_PREFIXES = ("", "و", "ف", "ب", "ك", "وب", "فب", "وك")
 
@@ -41,6 +46,11 @@ class SentenceMatch:
     is_title: bool
     hits: dict[str, list[str]] = field(default_factory=dict)
     places: list[Place] = field(default_factory=list)
+    secondary: list[Place] = field(default_factory=list)
+    """Places that locate the sentence only loosely: reference points of distances and directions ("north of Baghdad", "60 miles west of
+    Baghdad"). They count for :attr:`in_iraq` but not for :attr:`iraq_places`."""
+    dateline: list[Place] = field(default_factory=list)
+    """Places of the dateline ("BAGHDAD, Iraq (CNN) --"): where the report was filed."""
 
     def has(self, category: str) -> bool:
         """True when a term of ``category`` was matched."""
@@ -64,7 +74,12 @@ class SentenceMatch:
     @property
     def in_iraq(self) -> bool:
         """True when the sentence names Iraq or a place in Iraq."""
-        return bool(self.places)
+        return bool(self.places or self.secondary or self.dateline)
+
+    @property
+    def all_places(self) -> list[Place]:
+        """Places of the sentence including dateline and reference places."""
+        return self.dateline + self.secondary + self.places
 
     def terms(self) -> list[str]:
         """All matched terms, de-duplicated, in category order."""
@@ -157,7 +172,13 @@ def match_sentence(text: str, language: str, index: int = 0, is_title: bool = Fa
             if all(span[1] <= t[0] or span[0] >= t[1] for t in taken):
                 taken.append(span)
         taken.sort(key=lambda s: s[0])
-        result.places = [s[2].place for s in taken if s[2].place is not None]
+        for start, _end, variant in taken:
+            if variant.place is None:
+                continue
+            if language == "en" and variant.place.governorate and _REFERENCE.search(padded[max(0, start - 60):start]):
+                result.secondary.append(variant.place)
+            else:
+                result.places.append(variant.place)
     return result
 
 
@@ -168,14 +189,15 @@ def analyse_article(title: str, text: str, language: str) -> Analysis:
     if title:
         sentences.append(match_sentence(title, language, 0, True))
     for sentence in split_sentences(clean_text(text), language):
-        is_lead = len(sentences) == (1 if title else 0)
+        # without a title the text often opens with the headline, then the dateline
+        is_lead = len(sentences) == 1 if title else len(sentences) <= 1
         dateline = _DATELINE.match(sentence) if is_lead and language == "en" else None
         if dateline:
             # a dateline names where the report was filed: its Iraqi places count, foreign ones do not
             head = match_sentence(dateline.group(1), language)
             match = match_sentence(sentence[dateline.end():], language, len(sentences), False)
             match.text = sentence
-            match.places = head.places + match.places
+            match.dateline = head.places + head.secondary
         else:
             match = match_sentence(sentence, language, len(sentences), False)
         sentences.append(match)

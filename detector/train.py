@@ -39,6 +39,7 @@ HASH_WEIGHT = 5.0
 FIELDS = ("governorate", "attack_type", "killed")
 
 
+
 def default_data_dir() -> Path:
     """``$NEWSWATCH_SHARED/data`` or ``../shared/data`` beside the repository."""
     shared = os.environ.get("NEWSWATCH_SHARED")

@@ -95,6 +95,8 @@ def test_seed_article(detector, seed_article):
     assert rocket["place"] == "Green Zone"
     assert rocket["target"] in {"diplomatic", "us_coalition"}
     assert rocket["date"] == "2021-12-19"
+    assert rocket["foiled"] is False  # one rocket shot down, the other landed
+    assert rocket["claimed_by"] == ""
     assert bombs["attack_type"] == "ied"
     assert bombs["foiled"] is True
     assert bombs["governorate"] == "Baghdad"

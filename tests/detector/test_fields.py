@@ -79,3 +79,17 @@ def test_claimed_by_actor():
 def test_background_month_is_not_an_incident():
     incidents = _incidents("", "In September, a drone attack hit Erbil's international airport.")
     assert incidents == []
+
+
+def test_casualties_single_victim_tallies_and_ages():
+    assert extract_casualties(["Gunmen shoot dead Iraqi activist in Basra"], "en")[0] == 1
+    assert extract_casualties(["Ali, 46, was killed on the spot."], "en")[0] == 1
+    assert extract_casualties(["Drone strike claims four lives"], "en")[0] == 4
+    assert extract_casualties(["So far this year, 7,157 civilians have died."], "en")[0] is None
+
+
+def test_dateline_and_reference_places_are_secondary():
+    analysis = analyse_article("", "BAGHDAD, Iraq -- A car bomb exploded in Baiji, 150 miles north of Baghdad.", "en")
+    lead = analysis.sentences[0]
+    assert [p.name for p in lead.places] == ["Baiji"]
+    assert lead.in_iraq

