@@ -17,7 +17,9 @@ labels; an entry the detector missed counts as a cluster of its own.
   over the whole stream, divided by the number of true incidents.
 
 Run ``python -m grouping.evaluate --stream STREAM.jsonl``: the figures end to
-end (the detector's flags) and with the labels' flags (grouping alone).
+end (the detector's flags) and with the labels' flags (grouping alone);
+``--lopo`` adds a leave-one-period-out check of the join threshold (chosen on
+one half of the stream, scored on the other).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from grouping.events import MatchWeights
-from grouping.grouper import UPDATE_REASONS, Grouper
+from grouping.grouper import ALL_REASONS, Grouper
 
 LOGGER = logging.getLogger(__name__)
 
@@ -133,12 +135,13 @@ def run_grouping(
 
 def score_stream(
     entries: list[dict[str, Any]], detections: list[dict[str, Any]], *, gold_flags: bool,
-    weights: MatchWeights | None = None,
+    weights: MatchWeights | None = None, alert_counts: bool = True,
 ) -> dict[str, Any]:
-    """Return every figure for one run over a labelled stream."""
+    """Return every figure for one run over a labelled stream (``alert_counts=False``: skip the all-reasons rerun)."""
     predicted, alerts, created, reasons = run_grouping(entries, detections, gold_flags=gold_flags, weights=weights)
-    quiet = run_grouping(entries, detections, gold_flags=gold_flags, weights=weights,
-                         alert_reasons=tuple(r for r in UPDATE_REASONS if r != "confirmed"))[1]
+    loud = alerts
+    if alert_counts:
+        loud = run_grouping(entries, detections, gold_flags=gold_flags, weights=weights, alert_reasons=ALL_REASONS)[1]
     gold = {str(e["id"]): set(e.get("incidents") or []) for e in entries if e.get("label")}
     true_incidents = {key for keys in gold.values() for key in keys}
     flagged = {k for k, v in predicted.items() if v}
@@ -151,11 +154,59 @@ def score_stream(
         "events": created,
         "true_incidents": len(true_incidents),
         "alerts_per_incident": alerts / len(true_incidents) if true_incidents else 0.0,
-        "alerts_per_incident_without_confirmations": quiet / len(true_incidents) if true_incidents else 0.0,
+        "alerts_all_reasons": loud,
+        "alerts_per_incident_all_reasons": loud / len(true_incidents) if true_incidents else 0.0,
         "positives": len(gold),
         "grouped_positives": len(flagged & set(gold)),
         "grouped_negatives": len(flagged - set(gold)),
     }
+
+
+THRESHOLD_GRID = (1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0, 3.5)
+
+
+def split_periods(entries: list[dict[str, Any]]) -> tuple[list[int], list[int]]:
+    """Return the indexes of the first and second half of a stream, cut at the middle of its time span."""
+    days = sorted(str(e.get("date") or "")[:10] for e in entries)
+    from datetime import date
+
+    first, last = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
+    middle = (first + (last - first) / 2).isoformat()
+    early = [i for i, e in enumerate(entries) if str(e.get("date") or "")[:10] < middle]
+    return early, [i for i in range(len(entries)) if i not in set(early)]
+
+
+def leave_one_period_out(
+    entries: list[dict[str, Any]], detections: list[dict[str, Any]], *, gold_flags: bool = True,
+    grid: Iterable[float] = THRESHOLD_GRID,
+) -> list[dict[str, Any]]:
+    """Choose the join threshold on one half of the stream and score it on the other, both ways.
+
+    Each half is grouped on its own (a fresh grouper), so no event crosses
+    the cut. Returns one row per held-out half: the threshold chosen on the
+    other half, its F1 there, and the held-out BCubed F1 (with the threshold
+    that would have been best on the held-out half, for comparison).
+    """
+    halves = split_periods(entries)
+    rows = []
+    for tune, test in ((halves[0], halves[1]), (halves[1], halves[0])):
+        def f1(indexes: list[int], threshold: float) -> float:
+            part = [entries[i] for i in indexes]
+            report = score_stream(part, [detections[i] for i in indexes], gold_flags=gold_flags,
+                                  weights=MatchWeights(threshold=threshold), alert_counts=False)
+            return report["bcubed"]["f1"]
+
+        tuned = {t: f1(tune, t) for t in grid}
+        chosen = max(tuned, key=lambda t: (tuned[t], -abs(t - MatchWeights().threshold)))
+        held = {t: f1(test, t) for t in grid}
+        rows.append({
+            "tuned_on": f"{entries[tune[0]]['date'][:10]}..{entries[tune[-1]]['date'][:10]}",
+            "tested_on": f"{entries[test[0]]['date'][:10]}..{entries[test[-1]]['date'][:10]}",
+            "threshold": chosen, "tuned_f1": tuned[chosen], "held_out_f1": held[chosen],
+            "held_out_f1_at_default": held.get(MatchWeights().threshold, f1(test, MatchWeights().threshold)),
+            "held_out_best": max(held.values()),
+        })
+    return rows
 
 
 def load_detector() -> Any | None:
@@ -175,7 +226,7 @@ def format_report(report: dict[str, Any]) -> str:
         f"{report['mode']:>11}: BCubed P {b['precision']:.3f} R {b['recall']:.3f} F1 {b['f1']:.3f} | "
         f"pairwise P {p['precision']:.3f} R {p['recall']:.3f} F1 {p['f1']:.3f} | "
         f"alerts {report['alerts']} / {report['true_incidents']} incidents = {report['alerts_per_incident']:.2f} "
-        f"({report['alerts_per_incident_without_confirmations']:.2f} without confirmation alerts) | "
+        f"({report['alerts_per_incident_all_reasons']:.2f} with all reasons) | "
         f"events {report['events']}, positives grouped {report['grouped_positives']}/{report['positives']}, "
         f"negatives grouped {report['grouped_negatives']} | alert reasons "
         + ", ".join(f"{k} {v}" for k, v in sorted(report["alert_reasons"].items()))
@@ -187,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stream", required=True, help="labelled JSON-lines stream in publication order")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--threshold", type=float, default=None, help="join threshold (default: the grouper's)")
+    parser.add_argument("--lopo", action="store_true",
+                        help="also choose the threshold on one half of the stream and score the other (gold flags)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     entries = read_stream(args.stream)
@@ -198,11 +251,16 @@ def main(argv: list[str] | None = None) -> int:
     if detector is not None:
         reports.append(score_stream(entries, detections, gold_flags=False, weights=weights))
     reports.append(score_stream(entries, detections, gold_flags=True, weights=weights))
+    lopo = leave_one_period_out(entries, detections) if args.lopo else []
     if args.json:
-        print(json.dumps(reports, indent=2))
+        print(json.dumps({"reports": reports, "leave_one_period_out": lopo} if lopo else reports, indent=2))
     else:
         for report in reports:
             print(format_report(report))
+        for row in lopo:
+            print(f"  threshold chosen on {row['tuned_on']}: {row['threshold']} (F1 {row['tuned_f1']:.3f}); "
+                  f"held out {row['tested_on']}: F1 {row['held_out_f1']:.3f} "
+                  f"(default {row['held_out_f1_at_default']:.3f}, best possible {row['held_out_best']:.3f})")
     return 0
 
 

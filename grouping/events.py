@@ -26,8 +26,8 @@ from typing import Any
 
 from scipy import sparse
 
-from grouping.extract import Signature
-from grouping.text import compute_max_similarity
+from grouping.extract import DETAIL_CONFLICTS, REGIONS, Signature
+from grouping.text import DocumentFrequencies, compute_max_similarity
 
 LOGGER = logging.getLogger(__name__)
 
@@ -57,6 +57,13 @@ class MatchWeights:
     recent: float = 0.5
     recent_hours: float = 24.0
     follow_up_text: float = 0.45
+    injured: float = 0.5
+    same_detail: float = 1.0
+    partner: float = 1.5
+    newest: float = 0.5
+    strong_text: float = 0.8
+    fresh_hours: float = 24.0
+    dormant_days: float = 7.0
     threshold: float = 2.0
 
 
@@ -90,6 +97,26 @@ class Event:
     mentions: set[str] = field(default_factory=set)
     articles: list[dict[str, Any]] = field(default_factory=list)
     vectors: sparse.csr_matrix | None = None
+    alerted: dict[str, Any] | None = None  # what the last alert told (see grouping.grouper)
+
+    @property
+    def region(self) -> str | None:
+        """The part of Iraq an unnamed base was placed in ("a base in northern Iraq")."""
+        return next((m[7:] for m in self.mentions if m.startswith("region:")), None)
+
+    @property
+    def details(self) -> set[str]:
+        """Air strikes: the platform and object its reports name (gunship, jet, vehicle, facility)."""
+        return {m[7:] for m in self.mentions if m.startswith("detail:")}
+
+    @property
+    def partners(self) -> set[str]:
+        """The events reported as attack and reprisal with this one (a rocket attack and the strike answering it)."""
+        return {m[8:] for m in self.mentions if m.startswith("partner:")}
+
+    @property
+    def injured(self) -> bool:
+        return bool(self.wounded_max) or "injured" in self.mentions
 
     @property
     def side(self) -> str | None:
@@ -159,12 +186,31 @@ def is_date_compatible(sig: Signature, event: Event) -> bool:
     return sig.date_lo <= hi and lo <= sig.date_hi
 
 
-def is_place_compatible(sig: Signature, event: Event) -> bool:
+def is_place_compatible(sig: Signature, event: Event, similarity: float = 0.0, strong: float = 1.0) -> bool:
+    """Return True when the report's place can be the event's.
+
+    Governorates must agree; two different named sites or districts (in one
+    governorate) are two events unless the texts are near-identical; a base
+    placed in one part of Iraq ("in northern Iraq") is not a site in another.
+    """
     if sig.governorate and event.governorate and sig.governorate != event.governorate:
         return False
     if sig.place_rank >= 3 and event.place_rank >= 3 and sig.place != event.place:
-        return event.place in sig.mentions or sig.place in event.mentions
+        return similarity >= strong or event.place in sig.mentions and sig.place in event.mentions
+    region = event.region
+    if sig.region and region and sig.region != region:
+        return False
+    if sig.region and event.governorate and event.governorate not in REGIONS.get(sig.region, ()):
+        return False
+    if region and sig.governorate and sig.governorate not in REGIONS.get(region, ()):
+        return False
     return True
+
+
+def is_detail_compatible(sig: Signature, event: Event) -> bool:
+    """Return False for two air strikes told apart by platform or object (a gunship on a truck, jets on a HQ)."""
+    mine, theirs = set(sig.details), event.details
+    return not any(mine & pair and theirs & pair and not mine & theirs & pair for pair in DETAIL_CONFLICTS)
 
 
 def score_match(
@@ -174,11 +220,14 @@ def score_match(
     event: Event,
     weights: MatchWeights,
     published: datetime | None = None,
+    frequencies: DocumentFrequencies | None = None,
 ) -> float | None:
     """Return how well a report fits an event, or None when ACLED's rule excludes it."""
     types, event_types = set(sig.attack_types), set(event.attack_types)
-    similarity = compute_max_similarity(vector, event.vectors)
-    if not is_place_compatible(sig, event):
+    similarity = compute_max_similarity(vector, event.vectors, frequencies)
+    if not is_place_compatible(sig, event, similarity, weights.strong_text):
+        return None
+    if not is_detail_compatible(sig, event):
         return None
     hours = None
     if published is not None and event.last_updated:
@@ -188,10 +237,19 @@ def score_match(
         for value, low, high in ((sig.killed, event.killed_min, event.killed_max),
                                  (sig.wounded, event.wounded_min, event.wounded_max))
     )
-    follow_up = (sig.precision in ("unknown", "approximate") and (similarity >= weights.follow_up_text or same_figure)
+    follow_up = (sig.precision in ("unknown", "approximate") and not sig.fresh
+                 and (similarity >= weights.follow_up_text or same_figure)
                  and hours is not None and hours <= 2 * weights.recent_hours)
     if not is_date_compatible(sig, event) and not follow_up:
         return None
+    if sig.fresh and published is not None and event.first_seen and (
+        published - datetime.fromisoformat(event.first_seen)
+    ).total_seconds() > weights.fresh_hours * 3600:
+        return None  # "new airstrikes", "another attack": not an incident reported days ago
+    if hours is not None and hours > 24 * weights.dormant_days and similarity < weights.follow_up_text and not (
+        sig.place and sig.place == event.place and sig.place_rank >= 2
+    ):
+        return None  # a late feature joins an event nobody reported for a week only on its place or wording
     if not is_type_compatible(types, event_types) or not is_target_compatible(sig.target, event.target):
         return None
     if sig.side and event.side and sig.side != event.side:
@@ -214,6 +272,10 @@ def score_match(
                              (sig.wounded, event.wounded_min, event.wounded_max)):
         if value and value in (low, high):
             score += weights.same_figure
+    if sig.injured and event.injured:
+        score += weights.injured
+    if set(sig.details) & event.details:
+        score += weights.same_detail
     score += weights.text * similarity
     if hours is not None and hours <= weights.recent_hours:
         score += weights.recent

@@ -32,7 +32,7 @@ from grouping.text import normalise_text, read_article_text
 LOGGER = logging.getLogger(__name__)
 
 IRAQ_TZ = timezone(timedelta(hours=3))
-UNDATED_LOOKBACK_DAYS = 3
+UNDATED_LOOKBACK_DAYS = 2
 WEEK_LOOKBACK_DAYS = 10
 
 WEEKDAYS = {
@@ -68,7 +68,7 @@ NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
     "eleven": 11, "twelve": 12, "dozen": 12, "a dozen": 12, "two dozen": 24, "dozens": 24, "several": 3,
 }
-NUMBER = r"(\d{1,4}|two dozen|a dozen|dozens|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several)"
+NUMBER = r"(?<!\w)(\d{1,4}|two dozen|a dozen|dozens|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several)(?!\w)"
 KILLED_RE = re.compile(
     NUMBER + r" (?:\w+ ){0,3}(?:were |was |have been |had been )?(?:killed|dead|died|deaths)|"
     r"(?:killing|killed|kills|killed at least|killing at least) (?:at least )?" + NUMBER + r"(?! (?:injur|wound))|"
@@ -80,8 +80,48 @@ WOUNDED_RE = re.compile(
     r"(\d{1,4}) (?:\w+ ){0,3}(?:rannych|rannymi|جريح\w*|مصاب\w*)|(?:rannych|ranny) (?:\w+ ){0,3}(\d{1,4})"
 )
 CAPTION_RE = re.compile(r"[^.]*(?:Getty Images|AP Photo|/AFP|via Reuters|/Reuters|/EPA|Photo:)[^.]*\)?\.?")
+PHOTO_CREDIT_RE = re.compile(r"\((?:[^()]{0,80}/)?(?:Getty Images|AP Photo|AFP|Reuters|EPA|U\.S\. \w+(?: \w+)?)[^()]{0,60}\)\s*$")
+WOUNDED_CUE_RE = re.compile(
+    r"(?<!\w)(?:hurt|injur\w*|wound\w*|casualt\w*|rann\w*|blesse\w*|verletz\w*|جرح\w*|اصاب\w*|مصاب\w*)(?!\w)"
+)
+NO_CASUALTY_RE = re.compile(r"(?<!\w)(?:no|without|not cause any|caused no|bez) (?:\w+ ){0,2}(?:casualt|injur|damage|ofiar)")
+ROUNDUP_RE = re.compile(
+    r"(?<!\w)(?:bases|airbases|air bases|positions|facilities|two sites|separate (?:attack|incident|strike)\w*|series of|bazy|baz|bases|"
+    r"\w+ times|several attacks|multiple attacks|a spate|in separate incidents)(?!\w)"
+)
+FRESH_RE = re.compile(
+    r"(?<!\w)(?:new|another|fresh|further|second|more|latest|kolejn\w*|nowe?\w*|nouvel\w*|neue\w*) (?:\w+ ){0,2}?"
+    r"(?:attack|strike|airstrike|air strike|raid|drone|rocket|missile|bomb|blast|assault|ataki?|atak\w*|nalot\w*|"
+    r"frappe|angriff)\w*|(?:targeted|attacked|hit|struck) again"
+)
+REGION_RE = re.compile(
+    r"(?<!\w)(?:(?:military |air |us |american |coalition )?(?:base|airbase|facility|position|garrison)s?) "
+    r"(?:\w+ ){0,3}?in (?:the )?(north|west|south|east|central|northern|western|southern|eastern)\w* iraq"
+)
+VAGUE_OBJECT_RE = re.compile(
+    r"(?<!\w)(?:targeted|attacked|struck|hit|hitting|targeting) (?:\w+ ){0,2}?"
+    r"(?:us|u s|american|coalition) (?:positions|bases|troops|forces) in iraq(?!\w)(?! and syria)"
+)
+REGIONS = {
+    "north": ("Nineveh", "Erbil", "Duhok", "Sulaymaniyah", "Kirkuk", "Halabja", "Salah al-Din"),
+    "west": ("Anbar",),
+    "south": ("Basra", "Maysan", "Dhi Qar", "Muthanna", "Najaf", "Qadisiyah", "Karbala", "Babil", "Wasit"),
+    "central": ("Baghdad", "Diyala", "Babil", "Wasit", "Salah al-Din"),
+    "east": ("Diyala", "Wasit", "Maysan", "Sulaymaniyah"),
+}
+# what an air strike used and what it hit: two strikes with conflicting details are two events
+STRIKE_DETAILS = {
+    "gunship": re.compile(r"(?<!\w)(?:gunship\w*|ac 130\w*)(?!\w)"),
+    "jet": re.compile(r"(?<!\w)(?:fighter (?:jet|aircraft|plane)\w*|warplane\w*|f 1[56]\w*|mysliwc\w*|avions? de chasse|kampfjet\w*)(?!\w)"),
+    "vehicle": re.compile(r"(?<!\w)(?:vehicle\w*|truck\w*|car|convoy\w*|pojazd\w*|samochod\w*)(?!\w)"),
+    "facility": re.compile(r"(?<!\w)(?:operations? cent\w*|headquarters|facilit\w*|depot\w*|warehouse\w*|command cent\w*|positions|stanowisk\w*|pozycj\w*)(?!\w)"),
+}
+DETAIL_CONFLICTS = (frozenset({"gunship", "jet"}), frozenset({"vehicle", "facility"}))
 FOREIGN_RE = re.compile(r"(?<!\w)(?:syria\w*|yemen\w*|lebanon|lebanese|israel\w*|gaza|red sea|syrii|syrie|سوري\w*|اليمن)(?!\w)")
-REPORTED_RE = re.compile(r"(?:revealed|said|announced|reported|confirmed|statement|ujawnil\w*) (?:\w+ ){0,2}$")
+REPORTED_RE = re.compile(
+    r"(?:revealed|said|says|told|announced|reported|confirmed|statement|ujawnil\w*|poinformowal\w*|podal\w*) "
+    r"(?:\w+ ){0,4}$"
+)
 STATEMENT_RE = re.compile(r" (?:statement|briefing|interview|press conference|news conference)")
 DATELINE_RE = re.compile(r"^\s*[A-Z][A-Z .'/-]{2,40}:\s+")
 SENTENCE_RE = re.compile(r"(?<=[.!?؟])\s+|\n+")
@@ -108,6 +148,11 @@ class Signature:
     foiled: bool = False
     evidence: list[str] = field(default_factory=list)
     mentions: tuple[str, ...] = ()  # every gazetteer place the report names
+    injured: bool = False  # the report says people were hurt (with or without a figure)
+    roundup: bool = False  # the report tells of several attacks at once (plural bases, "series of")
+    fresh: bool = False  # the report presents the attack as a new one ("another", "new", "fresh")
+    region: str | None = None  # north | west | south | east | central, for "a base in northern Iraq"
+    details: tuple[str, ...] = ()  # air strikes: platform and object (gunship, jet, vehicle, facility)
 
     @property
     def side(self) -> str | None:
@@ -256,7 +301,10 @@ def strip_dateline(text: str) -> str:
 def extract_incidents(article: dict[str, Any]) -> list[Signature]:
     """Read the incidents of an article from its text alone (one per attack side and site)."""
     title = article.get("title") or ""
-    body = CAPTION_RE.sub(" ", strip_dateline(article.get("text") or ""))
+    body = strip_dateline(article.get("text") or "")
+    if len(body) < 400 and PHOTO_CREDIT_RE.search(body):
+        body = ""  # the description is only a photo caption
+    body = CAPTION_RE.sub(" ", body)
     raw = read_article_text({"title": title, "text": body})
     text = normalise_text(raw)
     published = parse_published(article.get("date") or article.get("published"))
@@ -269,9 +317,13 @@ def extract_incidents(article: dict[str, Any]) -> list[Signature]:
     killed, wounded = find_casualties(text)
     claim = vocab.find_claim(text)
     target = vocab.find_target(text)
+    injured = bool(wounded) or (bool(WOUNDED_CUE_RE.search(text)) and not NO_CASUALTY_RE.search(text))
+    details = tuple(name for name, pattern in STRIKE_DETAILS.items() if pattern.search(text))
     base = Signature(date=when, precision=precision, date_lo=lo, date_hi=hi, attack_types=tuple(types),
                      target=target, killed=killed, wounded=wounded, claimed_by=claim,
-                     evidence=split_sentences(raw)[:2])
+                     evidence=split_sentences(raw)[:2], injured=injured, roundup=bool(ROUNDUP_RE.search(text)),
+                     fresh=bool(FRESH_RE.search(normalise_text(title))) or bool(FRESH_RE.search(text[:160])),
+                     details=details)
     reprisal = bool(vocab.compile_reprisal_cues().search(text))
     others = tuple(t for t in types if t != "air_strike")
     strike = "air_strike" in types and (armed_group or reprisal) and not is_foreign_strike(raw)
@@ -283,15 +335,104 @@ def extract_incidents(article: dict[str, Any]) -> list[Signature]:
     if strike and (others or reprisal):
         strike_target = "pmf" if target in (None, "us_coalition", "iraqi_security", "diplomatic") else target
         signatures.append(replace(base, attack_types=("air_strike",), target=strike_target, killed=None,
-                                  wounded=None, claimed_by=None))
+                                  wounded=None, claimed_by=None, injured=False))
         attack_target = "us_coalition" if re.search(r"\b(us|u s|american)\b", text) else target
-        signatures.append(replace(base, attack_types=others, target=attack_target, killed=None, claimed_by=claim))
+        signatures.append(replace(base, attack_types=others, target=attack_target, killed=None, claimed_by=claim,
+                                  details=()))
         if base.killed is not None:
             signatures[0].killed = base.killed
     else:
         signatures.append(base)
+    if not any("air_strike" in sig.attack_types for sig in signatures):
+        signatures = [replace(sig, details=()) for sig in signatures]
     mentions = tuple(dict.fromkeys(p.name for p in places))
-    return [replace(located, mentions=mentions) for sig in signatures for located in locate(sig, places, text)]
+    located = []
+    for sig in signatures:
+        split = split_by_objects(sig, text, raw) if sig.side != "state" else None
+        located.extend(split if split else locate(sig, places, text))
+    return [replace(sig, mentions=mentions) for sig in located]
+
+
+def find_objects(text: str, raw: str | None = None) -> list[tuple[int, int, str, Any]]:
+    """Return what the attacks told in ``text`` aimed at: (start, end, kind, value) in order.
+
+    ``kind`` is ``site`` (a gazetteer site or district), ``region`` (an unnamed base
+    "in northern Iraq") or ``vague`` ("US positions in Iraq").
+    """
+    objects: list[tuple[int, int, str, Any]] = []
+    variants, place_re, _blocked = vocab.load_gazetteer()
+    if place_re is not None:
+        for match in place_re.finditer(text):
+            place = variants.get(match.group(0))
+            if (place is not None and place.rank >= 3 and vocab.is_named_place(match.group(0), raw)
+                    and not vocab.is_metonym(text, match.end())):
+                objects.append((match.start(), match.end(), "site", place))
+    for match in REGION_RE.finditer(text):
+        before = text[max(0, match.start() - 30) : match.start()]
+        if any(start < match.start() <= end + 12 for start, end, kind, _ in objects if kind == "site"):
+            continue  # "the al Asad airbase in western Iraq": the region describes the named site
+        if re.search(r"(?:asad|harir|airport|base) ?$", before):
+            continue
+        region = match.group(1)
+        region = {"northern": "north", "western": "west", "southern": "south", "eastern": "east"}.get(region, region)
+        objects.append((match.start(), match.end(), "region", region))
+    for match in VAGUE_OBJECT_RE.finditer(text):
+        objects.append((match.start(), match.end(), "vague", None))
+    return sorted(objects, key=lambda o: o[0])
+
+
+def split_by_objects(sig: Signature, text: str, raw: str | None = None) -> list[Signature] | None:
+    """Split a round-up into one signature per distinct object attacked, or return None.
+
+    "Two drones targeted the al Asad airbase in western Iraq and one drone
+    targeted a base in northern Iraq" is two incidents; so is "drones targeted
+    US positions in Iraq, and two rockets were aimed at the Baghdad Diplomatic
+    Support Center". Each part takes the attack types cued in its own clause.
+    """
+    objects = find_objects(text, raw)
+    distinct: list[tuple[int, int, str, Any]] = []
+    for obj in objects:
+        start, end, kind, value = obj
+        if kind == "site" and any(k == "site" and v.governorate == value.governorate for _, _, k, v in distinct):
+            continue  # "the US embassy in Baghdad's Green Zone": one place, told two ways
+        if kind == "region" and any(
+            (k == "region" and v == value) or (k == "site" and v.governorate in REGIONS.get(value, ()))
+            for _, _, k, v in distinct
+        ):
+            continue
+        if kind == "vague" and any(k == "vague" for _, _, k, _ in distinct):
+            continue
+        distinct.append(obj)
+    if len(distinct) < 2 or all(kind == "vague" for _, _, kind, _ in distinct):
+        return None
+    parts: list[Signature] = []
+    previous_end = 0
+    for index, (start, end, kind, value) in enumerate(distinct):
+        clause_start = max(previous_end, text.rfind(" and ", previous_end, start), start - 120)
+        clause = text[clause_start:end]
+        types = tuple(t for t in vocab.find_attack_types(clause) if t in sig.attack_types) or sig.attack_types
+        target = vocab.find_target(clause)
+        target = target if target in (*vocab.FORCE_TARGETS, "diplomatic") else sig.target
+        part = replace(sig, attack_types=types, target=target)
+        if kind == "site":
+            part = replace(part, governorate=value.governorate, place=value.name, place_rank=value.rank)
+        elif kind == "region":
+            part = replace(part, governorate=None, place=None, place_rank=0, region=value)
+        else:
+            part = replace(part, governorate=None, place=None, place_rank=0, roundup=True)
+        parts.append(part)
+        previous_end = end
+    # a vague part ("US positions in Iraq") only stands for an incident of its own beside one named
+    # object and when its kind of attack differs; beside two or more it is the round-up's summary
+    vague = [p for p, obj in zip(parts, distinct) if obj[2] == "vague"]
+    named = [p for p, obj in zip(parts, distinct) if obj[2] != "vague"]
+    if vague and (len(named) >= 2 or vague[0].attack_types == named[0].attack_types):
+        parts = named
+    return parts if len(parts) >= 2 else None
+
+
+def kind_count(objects: list[tuple[int, int, str, Any]], kind: str) -> int:
+    return sum(1 for obj in objects if obj[2] == kind)
 
 
 def is_foreign_strike(raw: str) -> bool:

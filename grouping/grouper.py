@@ -3,21 +3,46 @@
 :class:`Grouper` keeps the open events in memory and, given a database, in
 the ``events`` and ``event_articles`` tables (see :mod:`grouping.schema`).
 Each call to :meth:`Grouper.add` takes one article and its detection, and
-never looks ahead: the article's incidents (see :mod:`grouping.extract`) join
-the open events they match (see :func:`grouping.events.score_match`) or start
-new ones. It returns the events joined or created and the changes worth an
-alert:
+never looks ahead: the article's incidents (see :mod:`grouping.extract`; a
+round-up is split into one incident per place it names) join the open events
+they match (see :func:`grouping.events.score_match`) or start new ones. A
+round-up that names no place joins every event of its days it fits; a report
+with no day prefers the latest compatible event; an attack and the strike
+answering it, once told together, stay paired (partners). Every article, even
+an unflagged one, feeds the online document frequencies of the text
+similarity.
 
-* ``("incident.created", event)`` once per event;
-* ``("incident.updated", event, reasons)`` only when a reason an analyst cares
-  about appears: ``casualties`` (the highest killed or wounded figure rises),
-  ``confirmed`` (a second independent outlet reports it), ``claimed`` (a claim
-  of responsibility appears), ``attack_type`` (a second, different kind of
-  attack: not one of the same family, as drones and rockets in one salvo).
+Alert policy
+------------
+:meth:`Grouper.add` returns the changes worth an alert, at most one per event
+and article:
+
+* ``("incident.created", event)`` once per event, as soon as it is
+  identifiable (a kind of attack, a place or a toll: "US troops targeted again
+  in Iraq" waits, stored and listed, for a report saying what and where);
+* ``("incident.updated", event, reasons)`` when, since the *last alert* about
+  the event, one of the policy's reasons appears:
+
+  - ``casualties``: the killed maximum rises materially: a first figure, or a
+    rise of at least 50 % *and* at least 3 (:class:`AlertPolicy`: ``rise_ratio``,
+    ``rise_min``, ``rise_needs_both``);
+  - ``claimed``: a claim of responsibility appears (negated claims, "no group
+    claimed", are not claims);
+  - ``attack_type``: a second attack-type *family* (drones and rockets of one
+    salvo are one family; a round-up's other kinds are not added).
+
+  Opt-in reasons (``Grouper(alert_reasons=ALL_REASONS)`` or any subset):
+  ``wounded`` (the wounded maximum rises materially) and ``confirmed`` (a
+  second independent outlet moves the event from provisional to confirmed).
+  When not opted into, a confirmation is never an alert of its own: the state
+  travels in every payload and in ``newswatch incidents``, and ``confirmed``
+  (or ``wounded``) is listed among the reasons of the next alert a real change
+  triggers.
 
 A restarted grouper loads the events updated within ``open_days`` of the
 newest one and rebuilds its similarity and near-duplicate indexes from the
-stored links, so grouping goes on where it stopped.
+stored links, so grouping goes on where it stopped; the stored state of each
+event is taken as already alerted.
 """
 
 from __future__ import annotations
@@ -32,23 +57,69 @@ from scipy import sparse
 from sqlite_utils import Database
 
 from grouping.events import (
+    TYPE_FAMILIES,
     Event,
     MatchWeights,
     count_sources,
-    is_type_compatible,
+    is_date_compatible,
     make_event_id,
     score_match,
     start_event,
 )
 from grouping.extract import Signature, parse_published, read_detection, read_incidents
 from grouping.schema import decode_event_row, ensure_events_tables
-from grouping.text import DuplicateIndex, TextVectoriser, normalise_text, read_article_text
+from grouping.vocab import FORCE_TARGETS
+from grouping.text import DocumentFrequencies, DuplicateIndex, TextVectoriser, normalise_text, read_article_text
 
 LOGGER = logging.getLogger(__name__)
 
 OPEN_DAYS = 14
 SNIPPET_CHARS = 1500
-UPDATE_REASONS = ("casualties", "confirmed", "claimed", "attack_type")
+ALL_REASONS = ("casualties", "claimed", "attack_type", "wounded", "confirmed")
+DEFAULT_ALERT_REASONS = ("casualties", "claimed", "attack_type")
+UPDATE_REASONS = ALL_REASONS  # every reason a deployment can opt into
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    """When an update of an event is worth an ``incident.updated`` alert.
+
+    ``reasons`` are the reasons that trigger an alert (a subset of
+    :data:`ALL_REASONS`). A figure rise is *material* when it is the first
+    figure, or when it rises by at least ``rise_ratio`` of the figure last
+    alerted and by at least ``rise_min`` people (``rise_needs_both=False``:
+    either is enough). The early, conflicting counts of one attack (1, then
+    2, then 3 dead) stay quiet; 3 -> 8 dead, or a first death toll, alerts.
+    """
+
+    reasons: tuple[str, ...] = DEFAULT_ALERT_REASONS
+    rise_ratio: float = 0.5
+    rise_min: int = 3
+    rise_needs_both: bool = True
+
+    def __post_init__(self) -> None:
+        unknown = set(self.reasons) - set(ALL_REASONS)
+        if unknown:
+            raise ValueError(f"unknown alert reasons {sorted(unknown)} (known: {', '.join(ALL_REASONS)})")
+
+    def is_material_rise(self, before: int | None, after: int | None) -> bool:
+        if not after:
+            return False
+        if not before:
+            return True
+        by_ratio, by_count = after >= before * (1 + self.rise_ratio), after - before >= self.rise_min
+        return after > before and ((by_ratio and by_count) if self.rise_needs_both else (by_ratio or by_count))
+
+
+def type_families(types: list[str] | tuple[str, ...]) -> set[str]:
+    """Return the attack-type families of ``types`` (drones and rockets of one salvo are one family)."""
+    families = set()
+    for kind in types:
+        if kind == "other":
+            continue
+        family = next((f for f in TYPE_FAMILIES if kind in f), None)
+        families.add(min(family) if family else kind)
+    return families
 
 
 @dataclass
@@ -81,15 +152,24 @@ class Grouper:
         weights: MatchWeights | None = None,
         open_days: int = OPEN_DAYS,
         duplicate_threshold: float = 0.7,
-        alert_reasons: tuple[str, ...] = UPDATE_REASONS,
+        alert_reasons: tuple[str, ...] | None = None,
+        alert_policy: AlertPolicy | None = None,
     ) -> None:
         self.db = db
-        self.alert_reasons = tuple(alert_reasons)
+        if alert_policy is None:
+            alert_policy = AlertPolicy(reasons=tuple(DEFAULT_ALERT_REASONS if alert_reasons is None else alert_reasons))
+        elif alert_reasons is not None:
+            alert_policy = AlertPolicy(tuple(alert_reasons), alert_policy.rise_ratio, alert_policy.rise_min,
+                                       alert_policy.rise_needs_both)
+        self.alert_policy = alert_policy
+        self.alert_reasons = alert_policy.reasons
         self.weights = weights or MatchWeights()
         self.open_days = open_days
         self.vectoriser = TextVectoriser()
+        self.frequencies = DocumentFrequencies()
         self.duplicates = DuplicateIndex(threshold=duplicate_threshold)
         self.events: dict[str, Event] = {}
+        self.seen: set[str] = set()
         self.links: dict[str, list[str]] = {}
         if db is not None:
             ensure_events_tables(db)
@@ -101,41 +181,52 @@ class Grouper:
         key = read_article_key(article)
         flagged, score, incidents = read_detection(detection)
         result = GroupingResult(article_key=key, flagged=flagged)
-        if not flagged:
-            return result
         if key in self.links:
             result.event_ids = list(self.links[key])
             return result
+        text = read_article_text(article)
+        vector = self.vectoriser.transform_one(text)
+        if key not in self.seen:
+            self.seen.add(key)
+            self.frequencies.observe(vector)  # every article teaches which wording is common
+        if not flagged:
+            return result
         published = parse_published(article.get("date") or article.get("published"))
         self.close_old_events(published)
-        text = read_article_text(article)
         origin = self.duplicates.add(key, text, article.get("title") or "")
         result.duplicate_of = origin
-        vector = self.vectoriser.transform_one(text)
         signatures = read_incidents(article, incidents)
-        touched: dict[str, list[str] | None] = {}
+        touched: dict[str, bool] = {}  # event id -> created by this article
+        sides: dict[str, list[str]] = {}  # side -> events this article's incidents of that side went to
         for seq, sig in enumerate(signatures):
-            event = self.find_event(sig, vector, origin, published, exclude=set(touched))
-            if event is None:
+            partners = {p for side, ids in sides.items() if side != (sig.side or "armed_group")
+                        for i in ids for p in self.events[i].partners}
+            found = self.find_events(sig, vector, origin, published, exclude=set(touched), partners=partners)
+            if not found:
                 event = start_event(make_event_id(key, seq), sig, published)
                 self.events[event.id] = event
-                before = None
-            else:
-                before = self.read_alert_state(event)
-            self.absorb(event, sig, article, key, seq, origin, vector, published, text)
-            event.score = max(event.score, score)
-            if before is None:
-                touched[event.id] = None
-            else:
-                reasons = [r for r in self.compare_alert_state(before, event) if r in self.alert_reasons]
-                touched[event.id] = sorted(set(touched.get(event.id) or []) | set(reasons))
-        for event_id, reasons in touched.items():
+                touched[event.id] = True
+                found = [event]
+            for event in found:
+                touched.setdefault(event.id, False)
+                self.absorb(event, sig, article, key, seq, origin, vector, published, text)
+                event.score = max(event.score, score)
+            side = sig.side or ("armed_group" if sig.target in (*FORCE_TARGETS, "diplomatic") else "")
+            sides.setdefault(side, []).extend(e.id for e in found)
+        self.link_partners(sides)
+        for event_id, created in touched.items():
             event = self.events[event_id]
             result.event_ids.append(event_id)
-            if reasons is None:
+            if created:
                 result.created.append(event_id)
-                result.changes.append(("incident.created", event.to_dict()))
-            elif reasons:
+            if event.alerted is None:
+                if self.is_identifiable(event):
+                    event.alerted = self.read_alert_state(event)
+                    result.changes.append(("incident.created", event.to_dict()))
+                continue
+            reasons = self.compare_alert_state(event.alerted or self.read_alert_state(event), event)
+            if reasons:
+                event.alerted = self.read_alert_state(event)
                 result.changes.append(("incident.updated", event.to_dict(), reasons))
         self.links[key] = list(result.event_ids)
         if self.db is not None:
@@ -143,18 +234,54 @@ class Grouper:
         LOGGER.debug("article %s -> events %s (%d changes)", key, result.event_ids, len(result.changes))
         return result
 
-    def find_event(
-        self, sig: Signature, vector: sparse.csr_matrix, origin: str | None, published: datetime, exclude: set[str]
-    ) -> Event | None:
-        """Return the open event this incident joins, or None when it starts a new one."""
-        best: tuple[float, str] | None = None
+    def link_partners(self, sides: dict[str, list[str]]) -> None:
+        """Remember an attack and the strike answering it, told together, as partner events."""
+        attacks, strikes = sides.get("armed_group") or [], sides.get("state") or []
+        for attack in attacks:
+            for strike in strikes:
+                self.events[attack].mentions.add("partner:" + strike)
+                self.events[strike].mentions.add("partner:" + attack)
+
+    def find_events(
+        self, sig: Signature, vector: sparse.csr_matrix, origin: str | None, published: datetime, exclude: set[str],
+        partners: set[str] = frozenset(),
+    ) -> list[Event]:
+        """Return the open events this incident joins: none (it starts a new one), one, or several.
+
+        A report joins the best-scoring event over the threshold (ties go to
+        the most recently updated one). A round-up that names no place ("drone
+        attacks on US bases in Iraq on Tuesday") joins every event of its days
+        that passes the threshold: it reports each of them.
+        """
+        scored = []
         for event in self.events.values():
             if event.id in exclude:
                 continue
-            score = score_match(sig, vector, origin, event, self.weights, published)
-            if score is not None and score >= self.weights.threshold and (best is None or score > best[0]):
-                best = (score, event.id)
-        return self.events[best[1]] if best else None
+            score = score_match(sig, vector, origin, event, self.weights, published, self.frequencies)
+            if score is None:
+                continue
+            if event.id in partners:
+                score += self.weights.partner
+            scored.append([score, event.first_seen, event.id])
+        if sig.precision == "unknown" and scored:
+            # a report with no day most likely tells of the latest of the incidents it fits
+            max(scored, key=lambda s: s[1])[0] += self.weights.newest
+        scored = [(s, first, i) for s, first, i in scored if s >= self.weights.threshold]
+        if not scored:
+            return []
+        scored.sort(reverse=True)
+        best = [self.events[scored[0][2]]]
+        if sig.roundup and not sig.place and not sig.region and sig.precision in ("day", "unknown"):
+            best += [self.events[event_id] for _, _, event_id in scored[1:]
+                     if is_date_compatible(sig, self.events[event_id])]
+        return best
+
+    def find_event(
+        self, sig: Signature, vector: sparse.csr_matrix, origin: str | None, published: datetime, exclude: set[str]
+    ) -> Event | None:
+        """Return the best open event this incident joins, or None when it starts a new one."""
+        found = self.find_events(sig, vector, origin, published, exclude)
+        return found[0] if found else None
 
     def absorb(
         self, event: Event, sig: Signature, article: dict[str, Any], key: str, seq: int, origin: str | None,
@@ -180,9 +307,13 @@ class Grouper:
             event.governorate, event.place, event.place_rank = sig.governorate, sig.place, sig.place_rank
         elif not event.governorate and sig.governorate:
             event.governorate = sig.governorate
+        known = type_families(event.attack_types)
         for kind in sig.attack_types:
-            if kind not in event.attack_types and kind != "other":
-                event.attack_types.append(kind)
+            if kind in event.attack_types or kind == "other":
+                continue
+            if sig.roundup and known and not type_families([kind]) & known:
+                continue  # a round-up's other kinds of attack belong to its other incidents
+            event.attack_types.append(kind)
         event.target = event.target or sig.target
         event.claimed_by = event.claimed_by or sig.claimed_by
         for name in ("killed", "wounded"):
@@ -193,6 +324,11 @@ class Grouper:
                 setattr(event, f"{name}_max", value if high is None else max(high, value))
         event.foiled = event.foiled or sig.foiled
         event.mentions.update(sig.mentions)
+        if sig.region and not event.governorate and not event.region:
+            event.mentions.add("region:" + sig.region)
+        event.mentions.update("detail:" + d for d in sig.details)
+        if sig.injured:
+            event.mentions.add("injured")
         event.title = event.title or article.get("title")
         event.last_updated = max(event.last_updated, published.isoformat())
         event.articles.append({
@@ -209,28 +345,51 @@ class Grouper:
 
     # -- alert-worthy changes ---------------------------------------------
     @staticmethod
-    def read_alert_state(event: Event) -> dict[str, Any]:
-        return {
-            "killed": event.killed_max, "wounded": event.wounded_max, "state": event.state,
-            "claimed_by": event.claimed_by, "types": list(event.attack_types),
-        }
+    def is_identifiable(event: Event) -> bool:
+        """Return True once an analyst can tell the event apart: a kind of attack, a place or a toll.
+
+        "US troops targeted again in Iraq" says neither what nor where: its
+        ``incident.created`` waits for a report that does (it is listed by
+        ``newswatch incidents`` meanwhile).
+        """
+        return bool(
+            [t for t in event.attack_types if t != "other"] or event.place or event.governorate or event.region
+            or event.killed_max or event.wounded_max
+        )
 
     @staticmethod
-    def compare_alert_state(before: dict[str, Any], event: Event) -> list[str]:
-        """Return the reasons (if any) an update of ``event`` is worth an alert."""
-        reasons = []
-        if (event.killed_max or 0) > (before["killed"] or 0) or (event.wounded_max or 0) > (before["wounded"] or 0):
-            reasons.append("casualties")
-        if before["state"] != event.state and event.state == "confirmed":
-            reasons.append("confirmed")
-        if event.claimed_by and not before["claimed_by"]:
-            reasons.append("claimed")
-        added = set(event.attack_types) - set(before["types"])
-        if before["types"] and added and not any(
-            is_type_compatible(set(before["types"]), {kind}) for kind in added
-        ):
-            reasons.append("attack_type")
-        return reasons
+    def read_alert_state(event: Event) -> dict[str, Any]:
+        """Return what an alert about ``event`` tells (the baseline of the next update)."""
+        return {
+            "killed": event.killed_max, "wounded": event.wounded_max, "state": event.state,
+            "claimed_by": event.claimed_by, "families": sorted(type_families(event.attack_types)),
+        }
+
+    def compare_alert_state(self, before: dict[str, Any], event: Event) -> list[str]:
+        """Return the reasons (if any) an update of ``event`` is worth an alert, against the last alert.
+
+        Only the policy's reasons trigger an alert. A change of state
+        (provisional -> confirmed) that is not a reason of its own is listed
+        with the others when one of them triggers the alert.
+        """
+        policy = self.alert_policy
+        found = []
+        if policy.is_material_rise(before.get("killed"), event.killed_max):
+            found.append("casualties")
+        if event.claimed_by and not before.get("claimed_by"):
+            found.append("claimed")
+        families = set(before.get("families") or [])
+        if families and type_families(event.attack_types) - families:
+            found.append("attack_type")
+        if policy.is_material_rise(before.get("wounded"), event.wounded_max):
+            found.append("wounded")
+        confirmed = before.get("state") != event.state and event.state == "confirmed"
+        if confirmed:
+            found.append("confirmed")
+        triggers = [r for r in found if r in policy.reasons]
+        if not triggers:
+            return []
+        return triggers + [r for r in found if r not in triggers and r in ("confirmed", "wounded")]
 
     # -- lifetime and persistence -------------------------------------------
     def close_old_events(self, now: datetime) -> None:
@@ -269,6 +428,7 @@ class Grouper:
                     self.duplicates.add(link["key"], link.get("snippet") or "", link.get("title") or "")
             if links:
                 event.vectors = self.vectoriser.transform([link.get("snippet") or "" for link in links])
+            event.alerted = self.read_alert_state(event)  # a restart starts from what is stored
             self.events[event.id] = event
         LOGGER.info("loaded %d open events", len(self.events))
 

@@ -135,6 +135,17 @@ def is_named_place(word: str, raw: str | None) -> bool:
     return re.search(pattern, raw) is not None
 
 
+METONYM_RE = re.compile(
+    r" (?:says|said|denounce\w*|condemn\w*|slam\w*|accuse\w*|reject\w*|protest\w*|warn\w*|demand\w*|"
+    r"summon\w*|insist\w*|call\w* on|and washington|government|authorities|officials)(?!\w)"
+)
+
+
+def is_metonym(text: str, end: int) -> bool:
+    """Return True when a capital stands for its government ("Baghdad denounces the strikes")."""
+    return METONYM_RE.match(text, end) is not None
+
+
 def find_places(text: str, raw: str | None = None) -> list[Place]:
     """Return the Iraqi places named in normalised ``text``, in order of appearance.
 
@@ -155,7 +166,7 @@ def find_places(text: str, raw: str | None = None) -> list[Place]:
                 place = variants.get(word[cut:])
                 if place:
                     break
-        if place is not None and is_named_place(word, raw):
+        if place is not None and is_named_place(word, raw) and not is_metonym(text, match.end()):
             found.append(place)
     return found
 
@@ -207,9 +218,13 @@ def load_actors() -> list[tuple[str, re.Pattern[str]]]:
     return [(actor, compile_terms(terms)) for actor, terms in merged.items()]
 
 
+NEGATED_CLAIM_RE = re.compile(r"(?<!\w)(?:no|not|nobody|none|no one|yet to|has not|have not|did not|nikt|لم)(?: \w+){0,3} ?$")
+
+
 def find_claim(text: str) -> str | None:
     """Return who claimed the attack when ``text`` reports a claim of responsibility."""
-    cue = compile_claim_cues().search(text)
+    cue = next((m for m in compile_claim_cues().finditer(text)
+                if not NEGATED_CLAIM_RE.search(text[max(0, m.start() - 40) : m.start()])), None)
     if not cue:
         return None
     window = text[max(0, cue.start() - 120) : cue.end() + 120]
