@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from aeb_metrics import aeb_scores, token_f1
-from conftest import MAX_PAGE_BYTES, publish_feeds
+from newsfixtures import MAX_PAGE_BYTES, publish_feeds
 from sqlite_utils import Database
 
 from crawler.run import reactor_loop, run_crawl
