@@ -39,6 +39,7 @@ RULE_FEATURES: tuple[str, ...] = (
     "frac_located", "iraq_dominance", "log_sentences", "has_date",
     "strict_gate", "t_weak", "n_weak_iraq", "n_casualty_iraq", "n_foiled_iraq", "f3_casualty", "f3_weak",
     "t_arrest_only", "n_arrest_only", "n_hit_threat", "n_hit_tally", "lead_foreign", "article_iraq_only",
+    "t_attack_abroad", "lead_attack_abroad", "n_attack_abroad",
 ) + tuple(f"type_{t}" for t in ATTACK_TYPES)
 
 
@@ -52,16 +53,29 @@ def is_candidate(analysis: Analysis, contexts: list[SentenceContext]) -> bool:
 
     Softer than :func:`is_strict_candidate` (which the classifier sees as a
     feature): "violence", "bodies" or "explosions" with an Iraqi place pass.
-    Articles failing this test are not scored further.
+    Articles failing this test are not scored further. When the title reports
+    an attack located only abroad ("Drone attack kills three US soldiers in
+    Jordan"), a body sentence must name a place inside an Iraqi governorate:
+    "Iraq" alone (the Islamic Resistance in Iraq, US troops in Iraq) is not enough.
     """
+    title = analysis.title
+    title_abroad = title is not None and _attack_abroad(title, contexts[0])
     for sentence, ctx in zip(analysis.sentences, contexts):
         if not (ctx.context_located or sentence.in_iraq) or sentence.has("launched_from"):
+            continue
+        if title_abroad and not sentence.iraq_places:
             continue
         if ctx.foreign and not sentence.iraq_places and not sentence.has("attack:abduction"):
             continue
         if sentence.has_attack or any(sentence.has(c) for c in _CUE_CATEGORIES):
             return True
     return False
+
+
+def _attack_abroad(sentence, ctx: SentenceContext) -> bool:
+    """An attack sentence whose only location is foreign (hostage stories excepted:
+    foreign nationals held in Iraq are named with their home country)."""
+    return sentence.has_attack and ctx.foreign and not sentence.in_iraq and not sentence.has("attack:abduction")
 
 
 def is_strict_candidate(analysis: Analysis, contexts: list[SentenceContext]) -> bool:
@@ -99,12 +113,17 @@ def extract_rule_features(analysis: Analysis, contexts: list[SentenceContext], a
         iraqi = (ctx.context_located or sentence.in_iraq) and not ctx.foreign
         specific = any(t != "other" for t in sentence.attack_types)
         hit = attack and ctx.located and not ctx.foreign
+        # an attack sentence whose only location is foreign (not a hostage story)
+        abroad = _attack_abroad(sentence, ctx)
+        counts["n_attack_abroad"] += abroad
         if sentence.is_title:
             f["t_attack"] = float(attack)
             f["t_specific"] = float(specific)
             f["t_place"] = float(bool(sentence.iraq_places))
             f["t_iraq"] = float(sentence.in_iraq)
-            f["t_foreign"] = float(ctx.foreign)
+            # foreign nationals held hostage in Iraq are named by their home country
+            f["t_foreign"] = float(ctx.foreign and not sentence.has("attack:abduction"))
+            f["t_attack_abroad"] = float(abroad)
             f["t_negative"] = float(sentence.has("negative"))
             f["t_casualty"] = float(sentence.has("casualty"))
             f["t_foiled"] = float(sentence.has("foiled"))
@@ -123,6 +142,7 @@ def extract_rule_features(analysis: Analysis, contexts: list[SentenceContext], a
                 counts["f3_casualty"] += sentence.has("casualty") and iraqi and not ctx.background
                 counts["f3_weak"] += sentence.has("weak") and iraqi
                 counts["lead_foreign"] += ctx.foreign
+                counts["lead_attack_abroad"] += abroad
         counts["n_weak_iraq"] += sentence.has("weak") and iraqi
         counts["n_casualty_iraq"] += sentence.has("casualty") and iraqi and not ctx.background
         counts["n_foiled_iraq"] += sentence.has("foiled") and iraqi

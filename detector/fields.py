@@ -19,7 +19,7 @@ from .context import SentenceContext, resolve_date
 from .gazetteer import Place, choose_place
 from .lexicon import ATTACK_TYPES, load_lexicon, target_priority
 from .matcher import Analysis, SentenceMatch
-from .normalize import normalize_arabic
+from .normalize import normalize_arabic, normalize_for_matching
 
 logger = logging.getLogger(__name__)
 
@@ -219,10 +219,20 @@ def extract_incidents(analysis: Analysis, contexts: list[SentenceContext], artic
     current: _Draft | None = None
     pending: list[SentenceMatch] = []
     fallback = _fallback_place(analysis)
-    for sentence, ctx in zip(analysis.sentences, contexts):
-        is_incident = (
-            sentence.has_attack and ctx.context_located and not ctx.foreign and not ctx.background and not sentence.has("tally")
-        )
+    flags = [
+        s.has_attack and c.context_located and not c.background and not s.has("tally")
+        and (not c.foreign or (bool(s.iraq_places) and not s.has("launched_from")))
+        for s, c in zip(analysis.sentences, contexts)
+    ]
+    # a round-up total ("19 killed in bombings across Iraq") does not open an
+    # incident when a specific one follows
+    specific_after = [False] * len(flags)
+    seen = False
+    for i in range(len(flags) - 1, -1, -1):
+        specific_after[i] = seen
+        seen = seen or (flags[i] and not _is_summary(analysis.sentences[i]) and bool(analysis.sentences[i].iraq_places))
+    for position, (sentence, ctx) in enumerate(zip(analysis.sentences, contexts)):
+        is_incident = flags[position] and not (_is_summary(sentence) and specific_after[position])
         generic = not sentence.iraq_places and all(t == "other" for t in sentence.attack_types)
         if is_incident and generic and current is not None and not sentence.is_title:
             is_incident = False
@@ -288,6 +298,12 @@ def extract_incidents(analysis: Analysis, contexts: list[SentenceContext], artic
     return incidents
 
 
+def _is_summary(sentence: SentenceMatch) -> bool:
+    """A round-up line: aggregate wording and no single governorate ("19 killed in bombings in Iraq")."""
+    governorates = {p.governorate for p in sentence.iraq_places}
+    return sentence.has("aggregate") and len(governorates) != 1
+
+
 _EN_IMPACT = re.compile(
     r"\b(?:fell|landed|hit|hits|struck|impacted|damag\w*|destroy\w*|set\s+ablaze|caught\s+fire|went\s+off)\b"
 )
@@ -308,15 +324,54 @@ def _is_foiled(draft: _Draft, language: str) -> bool:
     return True
 
 
-def _choose_type(draft: _Draft) -> str:
+_EN_BOMB_TERMS = frozenset({"bomb", "bombs", "bombing"})
+_EN_EXPLOSION_TERMS = frozenset({"blast", "explosion", "exploded", "explode", "detonat"})
+_EN_ASSAULT_TERMS = frozenset({"attack", "attacked", "assault", "came under attack", "came under fire", "targeted", "targeting", "hit by"})
+_AR_BOMB_TERMS = frozenset({"تفجير", "تفجيرات"})
+_AR_EXPLOSION_TERMS = frozenset({"انفجار", "انفجرت", "انفجر"})
+_AR_ASSAULT_TERMS = frozenset({"هجوم", "هجمات", "الهجوم", "هجومين", "اعتداء", "استهدف", "استهداف"})
+
+
+def _generic_type(draft: _Draft, language: str) -> str:
+    """Type of an incident described only in generic words.
+
+    "bomb"/"bombing" is a planted bomb (``ied``); an explosion or blast of
+    unknown kind has no type (``""``); a generic "attack" on people is an
+    ``armed_assault``; the rest (arson, sabotage, bodies found) is ``other``.
+    """
+    terms = {t for s in draft.sentences for t in s.hits.get("attack:other", [])}
+    if language == "ar":
+        bomb, explosion, assault = _AR_BOMB_TERMS, _AR_EXPLOSION_TERMS, _AR_ASSAULT_TERMS
+    else:
+        bomb, explosion, assault = _EN_BOMB_TERMS, _EN_EXPLOSION_TERMS, _EN_ASSAULT_TERMS
+    if terms & bomb:
+        return "ied"
+    if terms & assault and not terms & explosion:
+        return "armed_assault"
+    if terms & explosion:
+        return ""
+    return "other"
+
+
+_EN_TARGETED_KILLING = re.compile(r"\b(?:shot\s+dead|gunned\s+down|shoot\s+dead|shoots\s+dead|guns\s+down)\b")
+_EN_PROMINENT = re.compile(r"\b(?:activist|journalist|reporter|official|judge|cleric|lawyer|candidate|politician|lawmaker|mayor|governor|commander|leader|adviser|advisor|doctor|professor)s?\b")
+
+
+def _choose_type(draft: _Draft, language: str = "en") -> str:
     """Codebook attack type of an incident, by priority over its sentences."""
-    if draft.main_type != "other":
-        return draft.main_type
+    main = draft.main_type
+    if main == "armed_assault" and language == "en" and draft.sentences:
+        # a named person shot dead by gunmen is an assassination
+        lead = draft.sentences[0].text.lower()
+        if _EN_TARGETED_KILLING.search(lead) and _EN_PROMINENT.search(lead):
+            return "assassination"
+    if main != "other":
+        return main
     present = {t for s in draft.sentences for t in s.attack_types}
     for attack_type in ATTACK_TYPES:
-        if attack_type in present:
+        if attack_type in present and attack_type != "other":
             return attack_type
-    return "other"
+    return _generic_type(draft, language)
 
 
 def _choose_target(draft: _Draft, language: str) -> str:
@@ -327,15 +382,65 @@ def _choose_target(draft: _Draft, language: str) -> str:
     return "other"
 
 
-def _choose_actor(draft: _Draft) -> str:
-    """Who claimed the attack or was blamed for it, if named (not the forces that foiled it)."""
-    for sentence in draft.sentences:
-        actors = [key.split(":", 1)[1] for key in sentence.hits if key.startswith("actor:")]
-        if sentence.has("foiled"):
-            actors = [a for a in actors if a != "Iraqi forces"]
-        if actors:
+_EN_ATTRIBUTION = re.compile(
+    r"\b(?:claim(?:s|ed|ing)?\s+(?:responsibility|credit)|responsibility\s+(?:for|was\s+claimed)|blam(?:e|es|ed|ing)|"
+    r"attribut(?:e|es|ed|ing)|carried\s+out\s+by|(?:was|were)\s+behind|(?:is|are)\s+behind|accus(?:e|es|ed|ing)|"
+    r"suspected|(?:said|says)\s+(?:it|its\s+\w+|they|their\s+\w+)\s+(?:had\s+)?(?:carried\s+out|launched|targeted|attacked|fired|struck|killed)|"
+    r"(?:by|of)\s+(?:the\s+)?(?:islamic\s+state|isis|isil|daesh|al[\s-]qaeda|pkk))\b"
+)
+_AR_ATTRIBUTION = re.compile(
+    r"(?:تبنى|تبنت|يتبنى|تبني|مسؤوليته|مسؤوليتها|المسؤوليه|نسب\S*|اتهم\S*|حمل\S*\s+\S*\s*مسؤوليه|يقف\S*\s+وراء|نفذه|نفذها|نفذته|المشتبه|يشتبه)"
+)
+_EN_SUBJECT_VERB = (
+    r"(?:[\w-]+\s+){0,3}?(?:attacked|attack|attacks|bombed|bombs|struck|strikes|shelled|shells|fired|fires|launched|launches|stormed|storms|"
+    r"ambushed|ambush|killed|kill|kills|kidnapped|kidnap|abducted|seized|blew|targeted|hit|raided|overran|assaulted)\b"
+)
+_AR_PERPETRATOR_VERB = re.compile(r"(?:^|\s)(?:و|ف)?(?:شن|شنت|تشن|يشن|نفذ|نفذت|تنفذ|ينفذ|قصف|قصفت|تقصف|يقصف|هاجم|هاجمت|يهاجم|تهاجم|استهدف|استهدفت|فجر|فجرت|اقتحم|اقتحمت)(?:\s|$)")
+_EN_NO_CLAIM = re.compile(r"\b(?:no\s+(?:one|group)|nobody|not\s+(?:immediately\s+)?clear\s+who|rare\s+for\s+anyone)\b")
+
+
+def _choose_actor(draft: _Draft, analysis: Analysis | None = None) -> str:
+    """Who claimed the attack or was blamed for it, from claim, blame and attribution wording only.
+
+    A sentence counts when it says "claimed responsibility", "blamed on",
+    "attributed to", "carried out by", "X said it launched", Arabic "تبنى",
+    "أعلن ... مسؤوليته", "نسب" and the like; the actor must be named in that
+    sentence. Targets (a convoy of the coalition) and the forces that foiled an
+    attack are never the attacker. Sentences of the incident come first, then
+    the sentence right after it.
+    """
+    language = analysis.language if analysis is not None else "en"
+    pattern = _AR_ATTRIBUTION if language == "ar" else _EN_ATTRIBUTION
+    candidates = list(draft.sentences)
+    if analysis is not None and draft.sentences:
+        last = max(s.index for s in draft.sentences)
+        following = [s for s in analysis.sentences if s.index == last + 1]
+        candidates += following
+    for sentence in candidates:
+        if sentence.has("background") or not any(k.startswith("actor:") for k in sentence.hits):
+            continue
+        text = normalize_arabic(sentence.text) if language == "ar" else normalize_for_matching(sentence.text, "en")
+        actors = [key.split(":", 1)[1] for key in sentence.hits if key.startswith("actor:") and key != "actor:Iraqi forces"]
+        if "pro-Iran factions" in actors:
+            actors = [a for a in actors if a != "Iran"]
+        attributed = bool(pattern.search(text)) and not (
+            language == "en" and _EN_NO_CLAIM.search(text) and not re.search(r"\bblam|attribut|accus|suspect", text)
+        )
+        if attributed and actors:
             return actors[0]
+        # the actor as the subject of the attack ("Islamic State militants attacked", "Turkish jets struck")
+        for actor in actors:
+            if language == "ar":
+                if _AR_PERPETRATOR_VERB.search(text):
+                    return actor
+                continue
+            for term in sentence.hits.get(f"actor:{actor}", []):
+                if re.search(r"\b" + re.escape(term) + r"\w*\s+" + _EN_SUBJECT_VERB, text):
+                    return actor
     return ""
+
+
+_ACTOR_AS_TARGET = {"United States": "us_coalition"}
 
 
 def _finalise(draft: _Draft, analysis: Analysis, article: dt.date | None, fallback: Place | None, first: bool = False) -> dict:
@@ -347,18 +452,18 @@ def _finalise(draft: _Draft, analysis: Analysis, article: dt.date | None, fallba
     texts = [s.text for s in draft.sentences]
     title = analysis.title
     casualty_texts = list(texts)
-    if title is not None and title not in draft.sentences and title.has("casualty") and first:
+    if title is not None and title not in draft.sentences and title.has("casualty") and first and not _is_summary(title):
         casualty_texts.insert(0, title.text)
     killed, wounded = extract_casualties(casualty_texts, analysis.language)
     return {
         "date": resolve_date(draft.sentences, analysis.language, article),
         "governorate": place.governorate if place else "",
         "place": place.name if place else "",
-        "attack_type": _choose_type(draft),
+        "attack_type": _choose_type(draft, analysis.language),
         "target": _choose_target(draft, analysis.language),
         "killed": killed,
         "wounded": wounded,
         "foiled": _is_foiled(draft, analysis.language),
-        "claimed_by": _choose_actor(draft),
+        "claimed_by": _choose_actor(draft, analysis),
         "evidence": texts,
     }

@@ -5,7 +5,8 @@ A lexicon maps normalised terms to categories:
 * ``attack:<type>`` – weapon and attack vocabulary keyed by codebook
   ``attack_type``;
 * ``casualty``, ``foiled``, ``negative``, ``background``, ``recency``,
-  ``tally``, ``threat``, ``launched_from``, ``foreign`` – context cues;
+  ``tally``, ``threat``, ``launched_from``, ``foreign``, ``aggregate`` (plural or
+  round-up wording: "attacks", "across Iraq") – context cues;
 * ``target:<category>`` and ``actor:<name>`` – incident field vocabulary.
 
 Terms ending in ``*`` match any word ending.
@@ -52,6 +53,7 @@ CONTEXT_CATEGORIES: tuple[str, ...] = (
     "launched_from",
     "foreign",
     "weak",
+    "aggregate",
 )
 
 

@@ -102,3 +102,19 @@ def test_seed_article(detector, seed_article):
     assert bombs["governorate"] == "Baghdad"
     assert bombs["target"] == "us_coalition"
     assert all(i["evidence"] for i in d.incidents)
+
+
+def test_attack_abroad_title_needs_an_iraqi_place(detector):
+    d = detector.detect(
+        "Drone attack kills three US soldiers at outpost in Jordan",
+        "Three US soldiers were killed when a drone struck an outpost in Jordan on Sunday. "
+        "The Islamic Resistance in Iraq said it had launched drones at US positions.",
+        "2024-01-29",
+    )
+    assert not d.flagged
+
+
+def test_seed_bombs_not_claimed_by_their_target(detector, seed_article):
+    title, text = seed_article
+    d = detector.detect(title, text, "2021-12-19")
+    assert [i["claimed_by"] for i in d.incidents] == ["", ""]

@@ -93,3 +93,32 @@ def test_dateline_and_reference_places_are_secondary():
     lead = analysis.sentences[0]
     assert [p.name for p in lead.places] == ["Baiji"]
     assert lead.in_iraq
+
+
+def test_claimed_by_only_from_attribution():
+    # the coalition convoy is the target, not the attacker
+    incidents = _incidents(
+        "",
+        "Iraqi security forces thwarted an attempt to attack a logistics convoy of the US-led coalition on Sunday. "
+        "Two roadside bombs were found on the road south of Baghdad.",
+    )
+    assert incidents and incidents[0]["claimed_by"] == ""
+    claimed = _incidents("", "A car bomb exploded in Kirkuk on Sunday. The Islamic State claimed responsibility for the attack.")
+    assert claimed[0]["claimed_by"] == "Islamic State"
+
+
+def test_generic_attack_types():
+    assert _incidents("", "A bomb exploded near a shrine in Kadhimiya on Wednesday, killing seven.")[0]["attack_type"] == "ied"
+    assert _incidents("", "A large explosion was heard in central Baghdad on Thursday.")[0]["attack_type"] == ""
+    assert _incidents("", "Insurgents attacked police stations in Baghdad on Friday, killing 20.")[0]["attack_type"] == "armed_assault"
+    assert _incidents("", "Masked gunmen shot dead an activist in Basra on Tuesday.")[0]["attack_type"] == "assassination"
+
+
+def test_round_up_total_does_not_lead():
+    incidents = _incidents(
+        "",
+        "At least 19 people were killed on Tuesday in bombings across Iraq, police said. "
+        "A roadside bomb at a cattle market in Kirkuk killed six people.",
+    )
+    assert incidents[0]["governorate"] == "Kirkuk"
+    assert incidents[0]["killed"] == 6
