@@ -1,0 +1,5 @@
+"""Loopback-only network guard for every Python process the benchmark starts."""
+
+import bench_netguard
+
+bench_netguard.install()
