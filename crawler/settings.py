@@ -78,6 +78,7 @@ QUIET_LOGGERS = (
 )
 
 _LOGGING_CONFIGURED = False
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 64 * 1024 * 1024
 
 
 def build_scrapy_settings(crawl: CrawlSettings) -> dict[str, Any]:
@@ -100,6 +101,9 @@ def build_scrapy_settings(crawl: CrawlSettings) -> dict[str, Any]:
         "DNS_TIMEOUT": crawl.timeout,
         "DOWNLOAD_MAXSIZE": crawl.max_page_bytes,
         "DOWNLOAD_WARNSIZE": warnsize,
+        # Responses held while their items are extracted and stored: Scrapy's
+        # 5 MB default (about 30 news pages) starves the extraction pool.
+        "SCRAPER_SLOT_MAX_ACTIVE_SIZE": SCRAPER_SLOT_MAX_ACTIVE_SIZE,
         "RETRY_ENABLED": crawl.retries > 0,
         "RETRY_TIMES": crawl.retries,
         # A remote-control HTTP server that runs code sent to it: never.

@@ -140,7 +140,8 @@ class Store:
                     continue
                 row = dict(row)
                 row.setdefault("fetched_at", utcnow())
-                row.setdefault("content_hash", hash_text(row.get("text") or ""))
+                if not row.get("content_hash"):
+                    row["content_hash"] = hash_text(row.get("text") or "")
                 cursor = self.db.execute(
                     "insert or ignore into articles ({cols}) values ({marks})".format(
                         cols=", ".join(f"[{c}]" for c in row),

@@ -232,7 +232,7 @@ def test_sigterm_stops_gracefully(news_site, tmp_path):
         if event == "stored" and not sent:
             handler = signal.getsignal(signal.SIGTERM)
             assert handler not in (signal.SIG_DFL, None), "run_crawl did not install its handler"
-            sent.append(True)
+            sent.append(time.time())
             os.kill(os.getpid(), signal.SIGTERM)
 
     result = run_crawl(config, tmp_path / "news.db", sources=[config.source("aeb-feeds")], progress=progress)
@@ -240,6 +240,9 @@ def test_sigterm_stops_gracefully(news_site, tmp_path):
     assert any("ended early" in e for e in result.errors)
     runs = rows(tmp_path / "news.db", "select status, stored from crawl_runs")
     assert runs == [{"status": "interrupted", "stored": result.stored}]
-    assert 0 < result.stored < 120
+    assert 0 < result.stored <= 120
+    # once the signal arrived, no new article was requested
+    late = [r for r in news_site.site.requests() if r.at > sent[0] + 0.5 and r.bare_path.startswith("/aeb/")]
+    assert late == []
     stored = rows(tmp_path / "news.db", "select count(*) as n from articles")[0]["n"]
     assert stored == result.stored
