@@ -17,6 +17,7 @@ detection is skipped and that is logged once.
 
 from __future__ import annotations
 
+import codecs
 import logging
 import re
 from datetime import datetime
@@ -49,9 +50,48 @@ class ExtractionFailed(Exception):
     """The page holds no article; ``str(exc)`` is the reason."""
 
 
+WIDE_ENCODINGS = ("utf-16", "utf-32")
+CONTROL_BYTES = frozenset(range(0, 32)) - {9, 10, 12, 13}
+CONTROL_CHARS_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+BINARY_RATIO = 0.05  # more control bytes than this in the head: not text
+
+
+def _single_byte(encoding: str) -> bool:
+    try:
+        codec = codecs.lookup(encoding)
+    except LookupError:
+        return False
+    name = codec.name
+    return not (name.startswith(("utf", "gb", "big5", "euc", "shift", "iso2022", "cp93", "cp94", "cp95", "hz", "johab"))
+                or name in ("cp932", "cp949", "cp950", "mbcs"))
+
+
+def _wide_encoding(body: bytes, content_type: str | None) -> str | None:
+    """The UTF-16/32 encoding of ``body`` (BOM, declared charset or the NUL pattern of markup), or None."""
+    if body.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    declared = http_content_type_encoding(content_type) if content_type else None
+    if declared and declared.lower().replace("_", "-").startswith(WIDE_ENCODINGS):
+        return declared
+    if len(body) >= 8:
+        # markup in UTF-16 without a BOM: "<\x00h\x00" (LE) or "\x00<\x00h" (BE)
+        if body[:1] == b"<" and body[1:2] == b"\x00" and body[3:4] == b"\x00" and body[2:3] != b"\x00":
+            return "utf-16-le"
+        if body[:1] == b"\x00" and body[1:2] == b"<" and body[2:3] == b"\x00" and body[3:4] != b"\x00":
+            return "utf-16-be"
+    return None
+
+
 def decode_html(body: bytes | str, content_type: str | None = None) -> str:
     """Decode page bytes: BOM, then the declared charset (HTTP header, then
-    ``<meta charset>``), then UTF-8, then detection; never raises."""
+    ``<meta charset>``), then UTF-8, then detection; never raises.
+
+    A page that is valid UTF-8 but declares a single-byte charset
+    (Latin-1, windows-1256, ...) is read as UTF-8: a common mislabel, and
+    valid multi-byte UTF-8 is very unlikely in genuine single-byte text.
+    """
     if isinstance(body, str):
         return body
     bom_encoding, bom = read_bom(body)
@@ -60,6 +100,12 @@ def decode_html(body: bytes | str, content_type: str | None = None) -> str:
             return body[len(bom):].decode(bom_encoding)
         except (LookupError, UnicodeDecodeError):
             pass
+    wide = _wide_encoding(body, content_type)
+    if wide:
+        try:
+            return body.decode(wide)
+        except (LookupError, UnicodeDecodeError):
+            LOGGER.debug("page looks like %s but does not decode as such", wide)
     declared = []
     header = http_content_type_encoding(content_type) if content_type else None
     if header:
@@ -68,8 +114,8 @@ def decode_html(body: bytes | str, content_type: str | None = None) -> str:
     if meta:
         declared.append(resolve_encoding(meta) or meta)
     for encoding in declared:
-        if encoding.lower() in LATIN_DECLARATIONS and not body.isascii():
-            # a common mislabel: UTF-8 pages served as Latin-1
+        if not body.isascii() and (encoding.lower() in LATIN_DECLARATIONS or _single_byte(encoding)):
+            # a common mislabel: UTF-8 pages served as Latin-1 or windows-125x
             try:
                 return body.decode("utf-8")
             except UnicodeDecodeError:
@@ -86,19 +132,31 @@ def decode_html(body: bytes | str, content_type: str | None = None) -> str:
     return body.decode("utf-8", errors="replace")
 
 
-def check_html(body: bytes | str) -> None:
-    """Raise :class:`ExtractionFailed` when ``body`` is not an HTML page."""
+def check_html(body: bytes | str, content_type: str | None = None) -> None:
+    """Raise :class:`ExtractionFailed` when ``body`` is not an HTML page.
+
+    Binary content is told by the share of control bytes in the first
+    kilobytes (a few stray NULs in a page are tolerated); UTF-16/32 pages
+    are decoded before they are looked at.
+    """
+    if isinstance(body, bytes) and _wide_encoding(body, content_type):
+        try:
+            body = decode_html(body, content_type)
+        except Exception:  # decode_html never raises; belt and braces
+            pass
     head = body[:2048]
     if isinstance(head, bytes):
-        if b"\x00" in head:
-            raise ExtractionFailed("binary content, not an HTML page")
         if head.lstrip().startswith(b"%PDF"):
             raise ExtractionFailed("a PDF document, not an HTML page")
+        controls = sum(1 for byte in head if byte in CONTROL_BYTES)
         head_text = head.decode("latin-1")
     else:
-        if "\x00" in head:
-            raise ExtractionFailed("binary content, not an HTML page")
+        if head.lstrip().startswith("%PDF"):
+            raise ExtractionFailed("a PDF document, not an HTML page")
+        controls = len(CONTROL_CHARS_RE.findall(head))
         head_text = head
+    if head and controls > BINARY_RATIO * len(head):
+        raise ExtractionFailed("binary content, not an HTML page")
     if not head_text.strip():
         raise ExtractionFailed("empty page")
     if not MARKUP_RE.search(body[:65536] if isinstance(body, str) else body[:65536].decode("latin-1")):
@@ -146,8 +204,9 @@ def extract_document(
     language_hint: str | None = None,
 ) -> dict[str, Any]:
     """Extract the article in ``html``; raise :class:`ExtractionFailed` with the reason."""
-    check_html(html)
-    text_html = decode_html(html, content_type)
+    check_html(html, content_type)
+    # NULs and other C0 controls are not text, and lxml refuses them
+    text_html = CONTROL_CHARS_RE.sub("", decode_html(html, content_type))
     date_params = {**set_date_params(True), "outputformat": DATE_OUTPUT_FORMAT}
     try:
         document = bare_extraction(
@@ -238,10 +297,47 @@ def run_detection(article: dict[str, Any]) -> dict[str, Any] | None:
         return {"error": message}
 
 
-def init_worker() -> None:
-    """Process-pool initializer: quiet library logging in extraction workers."""
+def init_worker(log_queue: Any = None, level: int = logging.WARNING) -> None:
+    """Process-pool initializer: quiet library logging in extraction workers.
+
+    With ``log_queue`` (a multiprocessing queue), every record of ``level``
+    or above logged in the worker (the detector's warnings included) is sent
+    to the parent process, which logs it with its own handlers (one JSON line
+    in the daemon) instead of Python's bare last-resort line on stderr.
+    """
     for name in ("trafilatura", "htmldate", "courlan", "charset_normalizer", "justext"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    if log_queue is not None:
+        from logging.handlers import QueueHandler
+
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        root.addHandler(QueueHandler(log_queue))
+        root.setLevel(level)
+
+
+WARM_UP_PAGE = (
+    "<html lang=\"en\"><head><title>Warm-up</title><meta name=\"date\" content=\"2025-01-02\"></head>"
+    "<body><article><h1>Warm-up</h1><p>" + "This paragraph only loads the extractor's lazy state. " * 8
+    + "</p></article></body></html>"
+)
+
+
+def warm_worker(detect: bool = True) -> bool:
+    """Load what a worker needs before the first real page (pool warm-up).
+
+    Runs one tiny extraction (trafilatura and htmldate build their lazy
+    state on first use) and, when ``detect``, loads the detector. Returns
+    True; never raises.
+    """
+    try:
+        extract_document(WARM_UP_PAGE, "http://warm-up.invalid/a/warm-up")
+    except Exception:  # the warm-up page is no article for some versions: harmless
+        pass
+    if detect:
+        _load_detector()
+    return True
 
 
 def extract_worker(html: bytes | str, url: str, feed_date: object, hints: dict[str, Any]) -> dict[str, Any]:
@@ -279,4 +375,5 @@ __all__ = [
     "extract_page",
     "extract_worker",
     "run_detection",
+    "warm_worker",
 ]

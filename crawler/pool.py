@@ -13,19 +13,26 @@ the pool is rebuilt and the pages that were in flight are tried once more,
 so only the page that crashes twice is recorded as a failure. A page whose
 extraction runs longer than :data:`~crawler.settings.EXTRACT_TIMEOUT_S` is
 recorded as a failure and the pool is replaced (its workers terminated).
+
+Workers log through a multiprocessing queue to the parent process
+(:class:`logging.handlers.QueueListener`), where each record goes to the
+logger of its name: the parent's handlers (one JSON line per record in the
+daemon) write it, never Python's bare last-resort line on the workers'
+stderr.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import logging.handlers
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from crawler.extract import extract_worker, init_worker
+from crawler.extract import extract_worker, init_worker, warm_worker
 from crawler.settings import EXTRACT_TIMEOUT_S
 
 LOGGER = logging.getLogger(__name__)
@@ -42,6 +49,19 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+class _ToParentLoggers(logging.Handler):
+    """Hand a worker's record to the parent's logger of the same name (and so to its handlers)."""
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        logger = logging.getLogger(record.name)
+        if logger.isEnabledFor(record.levelno):
+            logger.handle(record)
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:  # pragma: no cover - handle() does the work
+        self.handle(record)
+
+
 class ExtractorPool:
     """Extraction workers, created on first use and rebuilt when broken."""
 
@@ -50,11 +70,17 @@ class ExtractorPool:
         self.timeout = timeout
         self._executor: ProcessPoolExecutor | None = None
         self._generation = 0
+        self._listener: logging.handlers.QueueListener | None = None
 
     def _get(self) -> tuple[ProcessPoolExecutor, int]:
         if self._executor is None:
+            ctx = _context()
+            queue = ctx.Queue()  # one per generation: a terminated worker may leave a queue unusable
+            self._listener = logging.handlers.QueueListener(queue, _ToParentLoggers())
+            self._listener.start()
+            level = max(logging.getLogger().getEffectiveLevel(), logging.INFO)
             self._executor = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=_context(), initializer=init_worker
+                max_workers=self.workers, mp_context=ctx, initializer=init_worker, initargs=(queue, level)
             )
             self._generation += 1
             LOGGER.debug("started %d extraction workers", self.workers)
@@ -69,6 +95,19 @@ class ExtractorPool:
                 for process in list(getattr(executor, "_processes", {}).values()):
                     process.terminate()
             executor.shutdown(wait=False, cancel_futures=True)
+            self._stop_listener(wait=False)
+
+    def _stop_listener(self, wait: bool) -> None:
+        listener, self._listener = self._listener, None
+        if listener is None:
+            return
+        if wait:
+            listener.stop()  # forwards what the workers logged, then ends its thread
+        else:  # workers died or were killed: never wait on a queue one of them may have broken
+            try:
+                listener.enqueue_sentinel()
+            except Exception:
+                LOGGER.debug("cannot stop the log listener", exc_info=True)
 
     async def extract(self, html: bytes | str, url: str, feed_date: object, hints: dict[str, Any]) -> dict[str, Any]:
         """Run :func:`crawler.extract.extract_worker` in a worker and return its result."""
@@ -86,14 +125,23 @@ class ExtractorPool:
                     return {"ok": False, "reason": "the extraction worker crashed on this page"}
         raise AssertionError("unreachable")
 
-    def warm_up(self) -> None:
-        """Start the workers now rather than on the first page."""
+    def warm_up(self, detect: bool = True) -> None:
+        """Start the workers now rather than on the first page, and load their lazy state.
+
+        Each worker runs :func:`crawler.extract.warm_worker` (a tiny
+        extraction, and the detector when ``detect``). Returns at once: the
+        workers start while the listings are fetched. Does nothing when the
+        pool is already running.
+        """
+        if self._executor is not None:
+            return
         executor, _ = self._get()
         for _ in range(self.workers):
-            executor.submit(init_worker)
+            executor.submit(warm_worker, detect)
 
     def shutdown(self) -> None:
         """Stop the workers (waits for pages in flight)."""
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+        self._stop_listener(wait=True)

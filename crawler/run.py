@@ -22,12 +22,14 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from crawler.results import CrawlResult, Progress
 from crawler.settings import REACTOR
 from newswatch.config import Config, Source
 
 LOGGER = logging.getLogger(__name__)
+_DEFAULT_HOOK: Any = object()  # keep the crawler's default flagged-article hook
 
 
 def install_asyncio_reactor() -> None:
@@ -78,11 +80,13 @@ def release_reactor_threads() -> None:
 
 
 async def _crawl_once(
-    config: Config, db_path: str | Path, sources: Sequence[Source] | None, progress: Progress | None, detect: bool
+    config: Config, db_path: str | Path, sources: Sequence[Source] | None, progress: Progress | None, detect: bool,
+    hook: Any = _DEFAULT_HOOK,
 ) -> CrawlResult:
     from crawler.service import CrawlService
 
-    service = CrawlService(config, db_path, detect=detect)
+    service = CrawlService(config, db_path, detect=detect) if hook is _DEFAULT_HOOK else \
+        CrawlService(config, db_path, detect=detect, hook=hook)
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     signals_seen = 0
@@ -120,17 +124,20 @@ def run_crawl(
     progress: Progress | None = None,
     *,
     detect: bool = True,
+    hook: Any = _DEFAULT_HOOK,
 ) -> CrawlResult:
     """Crawl ``sources`` (default: all configured) into ``db_path`` and return the result.
 
     ``progress(event, source, value)`` is called as the crawl goes (see
-    :mod:`crawler.results` for the events).
+    :mod:`crawler.results` for the events). ``hook`` replaces the writer's
+    flagged-article hook (see :mod:`crawler.writer`), e.g. the incident
+    pipeline of ``newswatch crawl``.
     """
     loop = reactor_loop()
     if loop.is_running():
         raise RuntimeError("run_crawl() cannot be called from a running event loop; await CrawlService.crawl()")
     try:
-        return loop.run_until_complete(_crawl_once(config, db_path, sources, progress, detect))
+        return loop.run_until_complete(_crawl_once(config, db_path, sources, progress, detect, hook))
     finally:
         release_reactor_threads()
 

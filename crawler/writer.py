@@ -19,6 +19,16 @@ Duplicates. An article is not stored when
 :func:`store_detection` writes a flagged article's ``reports`` row and its
 ``incidents`` rows, then calls the :func:`on_flagged` hook, all inside the
 caller's transaction.
+
+The hook. A plain callable ``hook(db, article_row, detection)`` is called as
+is. A hook object with a ``bind(db)`` method is bound once per writer, on the
+writer thread, to the writer's own connection: what ``bind`` returns is the
+callable used for that writer's batches (so state such as the incident
+grouper lives once per writer and persists across batches). A bound hook may
+also have ``committed()``, called on the writer thread after each batch
+transaction commits (e.g. to wake the alert delivery worker), and
+``rolled_back()``, called after a batch transaction is rolled back (in-memory
+state built during it must be dropped).
 """
 
 from __future__ import annotations
@@ -186,6 +196,7 @@ class Writer:
         self.hook = hook
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-writer")
         self._store: Store | None = None
+        self._bound_hook: FlaggedHook | None = None
         self._articles: list[tuple[dict[str, Any], dict[str, Any] | None, asyncio.Future[ArticleOutcome]]] = []
         self._failures: list[dict[str, Any]] = []
         self._timer: asyncio.TimerHandle | None = None
@@ -193,20 +204,65 @@ class Writer:
         self._closed = False
 
     # -- running on the writer thread ---------------------------------------
-    def _with_store(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    def _open_store(self) -> Store:
         if self._store is None:
             self._store = Store(self.db_path)
-        return fn(self._store, *args, **kwargs)
+            bind = getattr(self.hook, "bind", None)
+            self._bound_hook = bind(self._store.db) if callable(bind) else self.hook
+        return self._store
+
+    def _with_store(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(store, ...)`` in one ``BEGIN IMMEDIATE`` transaction (committed when it returns).
+
+        Taking the write lock first matters: a deferred transaction that reads
+        and then writes fails at once with "database is locked" when another
+        connection (the alert delivery worker, the daemon's state store)
+        committed in between; an immediate one waits for the lock instead.
+        """
+        store = self._open_store()
+        conn = store.db.conn
+        if conn.in_transaction:
+            return fn(store, *args, **kwargs)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(store, *args, **kwargs)
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    def _read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run the read-only ``fn(store, ...)`` (no write lock)."""
+        return fn(self._open_store(), *args, **kwargs)
 
     def _close_store(self) -> None:
+        close = getattr(self._bound_hook, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:
+                LOGGER.exception("the flagged-article hook did not close cleanly")
+        self._bound_hook = None
         if self._store is not None:
             self._store.close()
             self._store = None
 
+    def _hook_event(self, name: str) -> None:
+        """Tell the bound hook that a batch transaction committed or rolled back."""
+        method = getattr(self._bound_hook, name, None)
+        if callable(method):
+            try:
+                method()
+            except Exception:  # the batch is already committed (or gone): only log
+                LOGGER.exception("flagged-article hook %s() failed", name)
+
     def _write(self, items: list[tuple[dict[str, Any], dict[str, Any] | None]], failures: list[dict[str, Any]]) -> list[ArticleOutcome]:
         try:
-            return self._with_store(write_batch, items, failures, self.hook)
+            outcomes = self._with_store(lambda store: write_batch(store, items, failures, self._bound_hook))
         except Exception as exc:
+            self._hook_event("rolled_back")
             if len(items) <= 1:
                 if items:
                     LOGGER.error("cannot store %s: %s", items[0][0].get("url"), exc)
@@ -218,10 +274,12 @@ class Writer:
             for item in items:
                 outcomes.extend(self._write([item], []))
             return outcomes
+        self._hook_event("committed")
+        return outcomes
 
     # -- called from the event loop -------------------------------------------
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``fn(store, *args, **kwargs)`` on the writer thread and return its result."""
+        """Run ``fn(store, *args, **kwargs)`` on the writer thread, in one transaction, and return its result."""
         if self._closed:
             raise RuntimeError("the writer is closed")
         loop = asyncio.get_running_loop()
@@ -231,13 +289,19 @@ class Writer:
         """Return those of ``urls`` already stored (reads see every committed batch)."""
         if not urls:
             return set()
-        return await self.call(Store.known_urls, list(urls))
+        return await self._call_read(Store.known_urls, list(urls))
 
     async def failed_urls(self, urls: Sequence[str]) -> set[str]:
         """Return those of ``urls`` that failed too often to be requested again."""
         if not urls:
             return set()
-        return await self.call(failed_urls, list(urls))
+        return await self._call_read(failed_urls, list(urls))
+
+    async def _call_read(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._closed:
+            raise RuntimeError("the writer is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(self._read, fn, *args))
 
     def add_article(self, row: dict[str, Any], detection: dict[str, Any] | None) -> asyncio.Future[ArticleOutcome]:
         """Queue an article; the returned future resolves when its batch is committed."""

@@ -11,8 +11,9 @@ The payload keeps the common envelope of every newswatch payload
 (``schema_version``, ``event``, ``delivery_id``, ``created_at``) and the
 ``incident_id`` and ``incidents`` the webhook schema requires of
 ``incident.*`` events, and adds ``incident`` (the grouped fields, casualties
-as min-max ranges), ``sources`` and ``reasons``. Its JSON Schema is
-``grouping/incident-payload.schema.json``.
+as min-max ranges), ``sources`` and ``reasons``. It is described, with the
+report payloads, by the one webhook schema
+``alerts/schema/webhook-payload.schema.json`` (``$defs/incident_payload``).
 """
 
 from __future__ import annotations

@@ -99,25 +99,34 @@ def cli() -> None:
 @db_option
 @click.option("--source", "source_names", multiple=True, help="Crawl only this source (repeatable).")
 @click.option("--quiet", is_flag=True, help="No progress display.")
-def crawl(config_path: str | None, db_path: str, source_names: tuple[str, ...], quiet: bool) -> None:
-    """Crawl the configured sources once and store new articles.
+@click.option("--no-alerts", is_flag=True,
+              help="Send no webhook alerts at the end (they stay queued for the next run).")
+@click.option("--alert-wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="At most this many seconds sending alerts at the end; the rest stays pending.")
+def crawl(config_path: str | None, db_path: str, source_names: tuple[str, ...], quiet: bool,
+          no_alerts: bool, alert_wait: float) -> None:
+    """Crawl the configured sources once, store new articles, send alerts.
 
     Fetches each source's feeds and news sitemaps, downloads the articles
-    not stored yet, extracts them, flags attack reports and prints a
-    summary per source.
+    not stored yet, extracts them, flags attack reports, groups them into
+    incidents and prints a summary per source. With [[webhooks]]
+    configured, the alerts (per incident or per report, as each webhook's
+    alert_on says) are queued and then sent once; those not delivered stay
+    pending for the next run, `newswatch run` or `newswatch alerts retry`.
+    Prints how many alerts were delivered, are pending and are dead.
 
     Example:
 
     \b
         newswatch crawl --config sources.toml --db news.db
-        newswatch crawl --source "Iraqi News"
+        newswatch crawl --source "Iraqi News" --no-alerts
     """
     config = read_config(config_path)
     sources = select_sources(config, source_names)
     open_store(db_path).close()  # fail early on a bad database path
     from newswatch.progress import run_with_progress
 
-    result = run_with_progress(config, db_path, sources, quiet=quiet)
+    result = run_with_progress(config, db_path, sources, quiet=quiet, alerts=not no_alerts, alert_wait=alert_wait)
     if result.failed_sources == len(sources):
         sys.exit(1)
 

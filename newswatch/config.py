@@ -28,6 +28,8 @@ ATTACK_TYPES = (
     "rocket_missile", "mortar_artillery", "drone", "air_strike", "ied", "car_bomb",
     "suicide", "armed_assault", "assassination", "abduction", "grenade", "other",
 )
+#: What a webhook is sent: grouped incidents, per-article reports, or both.
+ALERT_ON = ("incidents", "reports", "both")
 
 
 class ConfigError(Exception):
@@ -76,6 +78,17 @@ class Webhook:
     min_score: float = 0.0
     max_attempts: int = 8
     timeout: float = 10.0
+    alert_on: str = "incidents"  # incidents | reports | both
+
+    @property
+    def wants_incidents(self) -> bool:
+        """True when the webhook gets ``incident.created`` / ``incident.updated``."""
+        return self.alert_on in ("incidents", "both")
+
+    @property
+    def wants_reports(self) -> bool:
+        """True when the webhook gets ``report.flagged`` (one per flagged article)."""
+        return self.alert_on in ("reports", "both")
 
     def __repr__(self) -> str:  # never show the secret
         return f"Webhook(name={self.name!r}, url={self.url!r})"
@@ -245,6 +258,12 @@ def _parse_webhook(path: str, index: int, data: Any) -> Webhook:
     for kind in attack_types:
         if kind not in ATTACK_TYPES:
             raise ConfigError(f"{c.where('attack_types')}: unknown attack type {kind!r} (one of {', '.join(ATTACK_TYPES)})")
+    alert_on = c.get("alert_on", str, "incidents").strip().lower()
+    if alert_on not in ALERT_ON:
+        raise ConfigError(
+            f"{c.where('alert_on')}: expected one of {', '.join(repr(a) for a in ALERT_ON)}, got {c.data['alert_on']!r}"
+            " (\"incidents\": one alert per incident and its updates; \"reports\": one per flagged article)"
+        )
     hook = Webhook(
         name=c.get("name", str, f"webhook-{index + 1}"),
         url=url,
@@ -254,6 +273,7 @@ def _parse_webhook(path: str, index: int, data: Any) -> Webhook:
         min_score=float(c.get("min_score", (int, float), 0.0)),
         max_attempts=c.get("max_attempts", int, 8),
         timeout=c.duration("timeout", 10.0),
+        alert_on=alert_on,
     )
     if hook.max_attempts < 1:
         raise ConfigError(f"{c.where('max_attempts')}: expected at least 1, got {hook.max_attempts!r}")

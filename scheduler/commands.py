@@ -23,8 +23,9 @@ def run_command(config_path: str | None, db_path: str) -> None:
 
     One long-lived process. Each source is polled on its own schedule,
     which adapts to how often it publishes (within its min_interval and
-    max_interval); a failing source backs off. Flagged reports are sent
-    to the configured webhooks. Serves /healthz and Prometheus /metrics
+    max_interval); a failing source backs off. Flagged reports are
+    grouped into incidents, and alerts sent to the configured webhooks
+    (per incident by default, or per report: alert_on). Serves /healthz and Prometheus /metrics
     on [service] host:port. Logs one JSON line per event on stderr
     ([service] log_format = "text" for key=value lines).
 

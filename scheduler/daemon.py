@@ -53,10 +53,12 @@ from scheduler.logs import configure_logging, log_event
 from scheduler.metrics import HealthServer, Metrics
 from scheduler.state import PollOutcome, SourceState, StateStore
 from scheduler.wiring import (
+    connect_alerts,
     create_crawl_service,
     create_delivery_worker,
     read_delivery_counters,
     read_outcome,
+    read_pipeline_counters,
 )
 
 LOGGER = logging.getLogger(__name__)
@@ -176,6 +178,7 @@ class Daemon:
             "polls_in_flight": len(self._inflight),
             "sources": {name: st.health() for name, st in self.states.items()},
             "alerts": read_delivery_counters(self.delivery_worker),
+            "incidents": read_pipeline_counters(self.crawl_service),
         }
         return alive, payload
 
@@ -207,11 +210,13 @@ class Daemon:
         self.crawl_service = self.crawl_service_factory(self.config, self.db_path)
         self.delivery_worker = self.delivery_worker_factory(self.config, self.db_path)
         if self.delivery_worker is not None:
+            connect_alerts(self.crawl_service, self.delivery_worker)  # notify() once alerts are committed
             self._delivery_stop = asyncio.Event()
             self._delivery_task = asyncio.create_task(
                 self.delivery_worker.run_forever(self._delivery_stop), name="newswatch-delivery"
             )
         self.metrics.watch_deliveries(lambda: read_delivery_counters(self.delivery_worker))
+        self.metrics.watch_pipeline(lambda: read_pipeline_counters(self.crawl_service))
         service = self.config.service
         self.health_server = HealthServer(self.metrics, self.health, service.host, service.port)
         self.port = await self.health_server.start()

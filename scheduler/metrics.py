@@ -78,6 +78,39 @@ class DeliveryCollector:
             yield gauge
 
 
+#: Incident-pipeline counter names read at scrape time, with the metric each feeds.
+PIPELINE_COUNTERS = {
+    "incidents_created": ("newswatch_incidents_created", "Incidents created (incident.created, one per incident)."),
+    "incidents_updated": (
+        "newswatch_incidents_updated", "Incident updates worth an alert (incident.updated, per the alert policy)."
+    ),
+    "incident_alerts": ("newswatch_incident_alerts_queued", "incident.* alerts queued in the outbox (all webhooks)."),
+    "report_alerts": ("newswatch_report_alerts_queued", "report.* alerts queued in the outbox (all webhooks)."),
+    "grouping_errors": ("newswatch_grouping_errors", "Flagged articles that could not be grouped into incidents."),
+}
+
+
+class PipelineCollector:
+    """Expose the incident pipeline's counters (kept by the crawler's hook) as Prometheus counters."""
+
+    def __init__(self, read_counters: Callable[[], dict[str, Any]]) -> None:
+        self.read_counters = read_counters
+
+    def describe(self) -> Iterable[Any]:
+        return []
+
+    def collect(self) -> Iterable[Any]:
+        try:
+            counters = dict(self.read_counters() or {})
+        except Exception:  # a broken hook must not break /metrics
+            LOGGER.exception("cannot read incident counters")
+            counters = {}
+        for key, (name, doc) in PIPELINE_COUNTERS.items():
+            family = CounterMetricFamily(name, doc)
+            family.add_metric([], float(counters.get(key, 0) or 0))
+            yield family
+
+
 class Metrics:
     """Every metric of the daemon, in one private registry."""
 
@@ -106,6 +139,10 @@ class Metrics:
     def watch_deliveries(self, read_counters: Callable[[], dict[str, Any]]) -> None:
         """Read the alert delivery counters through ``read_counters`` at each scrape."""
         self.registry.register(DeliveryCollector(read_counters))
+
+    def watch_pipeline(self, read_counters: Callable[[], dict[str, Any]]) -> None:
+        """Read the incidents created/updated and alerts queued through ``read_counters`` at each scrape."""
+        self.registry.register(PipelineCollector(read_counters))
 
     def prepare_source(self, source: str) -> None:
         """Create the per-source series at 0, so that they show before the first poll."""

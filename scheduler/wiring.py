@@ -1,9 +1,13 @@
 """How the daemon meets the crawler and the alert delivery worker.
 
 * :func:`create_crawl_service` builds the real
-  :class:`crawler.service.CrawlService`; with webhooks configured, its
-  flagged-article hook (:func:`make_alert_hook`) queues the alerts in the
-  outbox inside the transaction that stores the report.
+  :class:`crawler.service.CrawlService`; its flagged-article hook
+  (:func:`make_alert_hook`, a :class:`grouping.pipeline.IncidentPipeline`)
+  groups each flagged article into incidents and queues the webhook alerts
+  (per incident or per report, as each webhook's ``alert_on`` asks) in the
+  outbox, inside the transaction that stores the report.
+* :func:`connect_alerts` makes the hook wake the delivery worker once a
+  transaction that queued alerts has committed.
 * :func:`create_delivery_worker` builds the :class:`alerts.delivery.DeliveryWorker`.
 * :func:`read_outcome` reads one source's :class:`~scheduler.state.PollOutcome`
   out of a ``CrawlResult``.
@@ -16,11 +20,9 @@ that importing :mod:`scheduler` never imports ``twisted.internet.reactor``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scheduler.logs import log_event
 from scheduler.state import PollOutcome
 
 LOGGER = logging.getLogger(__name__)
@@ -90,39 +92,49 @@ def read_outcome(result: Any, source_name: str) -> PollOutcome:
     )
 
 
-def make_alert_hook(webhooks: Any) -> Callable[[Any, dict, dict], None]:
-    """Return the crawler's flagged-article hook that queues the webhook alerts.
+def make_alert_hook(webhooks: Any, **grouper_options: Any) -> Any:
+    """Return the crawler's flagged-article hook: incidents, then the webhook alerts.
 
-    It runs inside the transaction that stores the report, so a report is
-    stored with its alerts or not at all. A detection the alert payload cannot
-    be built from is logged; the report is still stored.
+    It is a :class:`grouping.pipeline.IncidentPipeline`: bound once per
+    crawler writer (one grouper per writer), it runs inside the transaction
+    that stores each flagged report, so a report is stored with its incidents
+    and alerts or not at all. Webhooks get ``incident.*`` alerts
+    (``alert_on = "incidents"``, the default), ``report.flagged`` alerts
+    (``"reports"``) or both. A detection a report payload cannot be built
+    from is logged; the report is still stored.
     """
-    from alerts.outbox import enqueue_report_alerts
-    from alerts.payload import PayloadError
+    from grouping.pipeline import IncidentPipeline
 
-    hooks = tuple(webhooks)
-
-    def queue_alerts(db: Any, article_row: dict, detection: dict) -> None:
-        try:
-            enqueue_report_alerts(db, article_row, detection, hooks)
-        except PayloadError as exc:
-            log_event(LOGGER, logging.ERROR, "alerts.not_queued", source=article_row.get("source"),
-                      url=article_row.get("url"), error=str(exc))
-
-    return queue_alerts
+    return IncidentPipeline(tuple(webhooks or ()), **grouper_options)
 
 
 def create_crawl_service(config: Any, db_path: str | Path) -> Any:
     """Return the real :class:`crawler.service.CrawlService` (imports Scrapy).
 
-    With webhooks configured, flagged articles queue their alerts in the
-    outbox from inside the crawler's write transaction.
+    Flagged articles are grouped into incidents and, with webhooks
+    configured, queue their alerts in the outbox from inside the crawler's
+    write transaction.
     """
     from crawler.service import CrawlService
 
-    if config.webhooks:
-        return CrawlService(config, db_path, hook=make_alert_hook(config.webhooks))
-    return CrawlService(config, db_path)
+    return CrawlService(config, db_path, hook=make_alert_hook(config.webhooks))
+
+
+def connect_alerts(crawl_service: Any, worker: Any) -> None:
+    """Make the crawl service's hook call ``worker.notify()`` after a commit that queued alerts."""
+    hook = getattr(crawl_service, "hook", None)
+    notify = getattr(worker, "notify", None)
+    if hook is not None and hasattr(hook, "on_alerts") and notify is not None:
+        hook.on_alerts = notify
+
+
+def read_pipeline_counters(crawl_service: Any) -> dict[str, Any]:
+    """Return the incident pipeline's counters (incidents created/updated, alerts queued)."""
+    hook = getattr(crawl_service, "hook", None)
+    read = getattr(hook, "read_counters", None)
+    if not callable(read):
+        return {}
+    return dict(read())
 
 
 def create_delivery_worker(config: Any, db_path: str | Path) -> Any:

@@ -94,3 +94,27 @@ def test_webhook_secret_env_unset_is_an_error(monkeypatch):
     monkeypatch.delenv("NW_UNSET_SECRET", raising=False)
     with pytest.raises(ConfigError, match="NW_UNSET_SECRET is not set"):
         parse_config(MINIMAL + "[[webhooks]]\nurl = 'http://127.0.0.1/h'\nsecret_env = 'NW_UNSET_SECRET'\n", "x.toml")
+
+
+HOOK = "[[webhooks]]\nname = 'ops'\nurl = 'http://127.0.0.1/h'\nsecret = 's'\n"
+
+
+def test_webhook_alert_on_defaults_to_incidents():
+    hook = parse_config(MINIMAL + HOOK, "x.toml").webhooks[0]
+    assert hook.alert_on == "incidents" and hook.wants_incidents and not hook.wants_reports
+
+
+@pytest.mark.parametrize(
+    "value, incidents, reports",
+    [("incidents", True, False), ("reports", False, True), ("both", True, True), ("Reports", False, True)],
+)
+def test_webhook_alert_on_values(value, incidents, reports):
+    hook = parse_config(MINIMAL + HOOK + f"alert_on = '{value}'\n", "x.toml").webhooks[0]
+    assert (hook.wants_incidents, hook.wants_reports) == (incidents, reports)
+    assert hook.alert_on == value.lower()
+
+
+@pytest.mark.parametrize("value", ["'events'", "''", "true", "['reports']"])
+def test_webhook_alert_on_is_checked(value):
+    with pytest.raises(ConfigError, match=r"x\.toml: webhooks\[0\]\.alert_on: expected"):
+        parse_config(MINIMAL + HOOK + f"alert_on = {value}\n", "x.toml")

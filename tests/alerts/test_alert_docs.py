@@ -35,11 +35,24 @@ def read_blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
 
 
-def test_example_payload_is_valid() -> None:
-    [example] = [b for b in read_blocks("json") if '"schema_version"' in b]
-    payload = json.loads(example)
-    jsonschema.Draft202012Validator(load_payload_schema()).validate(payload)
-    assert payload["report_id"] == make_report_id(payload["article"]["url"])
+def test_example_payloads_are_valid() -> None:
+    examples = [json.loads(b) for b in read_blocks("json") if '"schema_version"' in b]
+    validator = jsonschema.Draft202012Validator(load_payload_schema())
+    assert sorted(p["event"] for p in examples) == ["incident.updated", "report.flagged"]
+    for payload in examples:
+        validator.validate(payload)
+    [report] = [p for p in examples if p["event"] == "report.flagged"]
+    assert report["report_id"] == make_report_id(report["article"]["url"])
+    [incident] = [p for p in examples if p["event"] == "incident.updated"]
+    assert incident["incident_id"] == incident["incident"]["id"] and incident["reasons"]
+
+
+def test_documented_alert_on_values_are_the_configured_ones() -> None:
+    from newswatch.config import ALERT_ON
+
+    text = DOC.read_text(encoding="utf-8")
+    for value in ALERT_ON:
+        assert f'`"{value}"' in text
 
 
 @pytest.fixture

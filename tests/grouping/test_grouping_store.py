@@ -56,7 +56,7 @@ def test_restarted_grouper_loads_open_events_and_keeps_grouping(tmp_path: Path) 
     assert {link["article_key"] for link in links} == {"h1", "h2"}
 
 
-def test_incident_payload_matches_both_schemas() -> None:
+def test_incident_payload_matches_the_webhook_schema() -> None:
     jsonschema = pytest.importorskip("jsonschema")
     grouper = Grouper()
     result = grouper.add(article("i1", "Outlet One", "2024-03-05T21:00:00+00:00",
@@ -65,11 +65,9 @@ def test_incident_payload_matches_both_schemas() -> None:
     event = grouper.events[result.event_ids[0]]
     payload = build_incident_payload(event, event.articles, event_type="incident.updated", reasons=["casualties"],
                                      delivery_id="dlv_" + "0" * 32, created_at="2024-03-05T21:01:00+00:00")
-    own = json.loads((Path(__file__).resolve().parents[2] / "grouping" / "incident-payload.schema.json").read_text())
-    jsonschema.validate(payload, own)
     from alerts.payload import load_payload_schema
 
-    jsonschema.validate(payload, load_payload_schema())
+    jsonschema.Draft202012Validator(load_payload_schema()).validate(payload)
     assert payload["incident_id"] == event.id and payload["incident"]["wounded"] == {"min": 2, "max": 2}
     assert payload["sources"][0]["outlet"] == "Outlet One" and payload["reasons"] == ["casualties"]
 

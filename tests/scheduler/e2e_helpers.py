@@ -161,7 +161,9 @@ class WebhookReceiver:
             return [d.url for d in self.accepted]
 
 
-def write_config(path: Path, site: TigrisSite, receiver: WebhookReceiver, interval: str = "1s") -> Path:
+def write_config(path: Path, site: TigrisSite, receiver: WebhookReceiver, interval: str = "1s",
+                 alert_on: str = "reports") -> Path:
+    """One source, one webhook; ``alert_on = "reports"``: these tests follow each report's alert."""
     path.write_text(f"""
 [crawl]
 allow_private_hosts = true
@@ -186,6 +188,7 @@ name = "ops"
 url = "{receiver.url}"
 secret = "{receiver.secret}"
 timeout = "5s"
+alert_on = "{alert_on}"
 
 [service]
 host = "127.0.0.1"
