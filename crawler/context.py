@@ -14,6 +14,7 @@ robots.txt", ...).
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -128,7 +129,64 @@ class CrawlContext:
         state["_dirty"] = True
 
 
-def describe_failure(failure: Failure, timeout: float) -> tuple[str | None, str, int | None]:
+def _inner_errors(exc: BaseException) -> list[BaseException]:
+    """The low-level errors behind a Scrapy download error (Twisted's ResponseFailed & co)."""
+    found: list[BaseException] = []
+    for candidate in (exc, exc.__cause__):
+        reasons = getattr(candidate, "reasons", None)
+        if reasons:
+            for reason in reasons:
+                found.append(getattr(reason, "value", reason))
+    if not found and exc.__cause__ is not None:
+        found.append(exc.__cause__)
+    return found or [exc]
+
+
+def _connection_reason(exc: BaseException) -> str | None:
+    """Put a failed connection in words ("connection reset", "TLS handshake failed: ...")."""
+    for inner in _inner_errors(exc):
+        name = type(inner).__name__
+        module = type(inner).__module__
+        text = str(inner)
+        if module.startswith("OpenSSL") or "SSL" in name or "TLS" in name:
+            detail = ""
+            args = getattr(inner, "args", ())
+            if args and isinstance(args[0], list) and args[0] and isinstance(args[0][0], tuple):
+                detail = ", ".join(str(part[-1]) for part in args[0] if part)
+            detail = detail or text or name
+            return f"TLS handshake failed ({detail[:200]}); is the server really speaking https?"
+        if name == "ConnectionDone":
+            return "connection closed by the server before any response"
+        if name == "ConnectionLost":
+            return "connection reset by the server before the response was complete"
+        if name == "ParseError" or name == "BadHeaders" or "_WrapperException" in name:
+            detail = inner.args[0] if inner.args else text
+            return f"invalid HTTP response ({str(detail)[:200]})"
+        if name == "ConnectionRefusedError":
+            return "connection refused"
+        if name in ("TimeoutError", "TCPTimedOutError", "UserTimeoutError"):
+            return None
+    return None
+
+
+def _redirect_reason(exc: HttpError) -> str | None:
+    response = exc.response
+    if not 300 <= response.status < 400:
+        return None
+    location = response.headers.get("Location")
+    if not location:
+        return "redirect without a Location header"
+    target = location.decode("latin-1", "replace")
+    return f"redirect to {target[:200]!r} not followed (only http(s) redirects are followed)"
+
+
+_INFLATED_RE = re.compile(r"\((\d+) B compressed, (\d+) B decompressed so far\) exceeded DOWNLOAD_MAXSIZE \((\d+) B\)")
+_SIZE_RE = re.compile(r"(\d+) bytes which is larger than download max size \((\d+)\)")
+
+
+def describe_failure(
+    failure: Failure, timeout: float, max_bytes: int | None = None
+) -> tuple[str | None, str, int | None]:
     """Return (stage override, reason, HTTP status) for a failed request.
 
     The stage override is "robots" for a robots.txt refusal, else None.
@@ -140,6 +198,9 @@ def describe_failure(failure: Failure, timeout: float) -> tuple[str | None, str,
             phrase = HTTPStatus(status).phrase
         except ValueError:
             phrase = "error"
+        redirect = _redirect_reason(exc)
+        if redirect:
+            return None, f"HTTP {status} {phrase}: {redirect}", status
         return None, f"HTTP {status} {phrase}", status
     if isinstance(exc, PrivateHostRefused):
         return None, str(exc), None
@@ -147,6 +208,12 @@ def describe_failure(failure: Failure, timeout: float) -> tuple[str | None, str,
         text = str(exc)
         if "robots.txt" in text:
             return "robots", "disallowed by robots.txt", None
+        if "redirect" in text.lower():
+            return None, f"too many redirects (a redirect loop?): {text}", None
+        inflated = _INFLATED_RE.search(text)
+        if inflated:
+            return None, (f"response too large once decompressed: {inflated.group(1)} bytes compressed, "
+                          f"more than {inflated.group(3)} bytes (crawl.max_page_bytes) after decompression"), None
         return None, f"request ignored: {text or type(exc).__name__}", None
     if isinstance(exc, DownloadTimeoutError) or failure.check("twisted.internet.error.TimeoutError"):
         return None, f"timed out after {timeout:g} s", None
@@ -156,10 +223,21 @@ def describe_failure(failure: Failure, timeout: float) -> tuple[str | None, str,
         return None, "connection refused", None
     if isinstance(exc, DownloadCancelledError):
         text = str(exc)
+        sizes = _SIZE_RE.search(text)
+        if sizes:
+            what = "declared" if text.startswith("Expected") else "received"
+            return None, (f"response too large: {sizes.group(1)} bytes {what}, "
+                          f"limit {sizes.group(2)} (crawl.max_page_bytes)"), None
+        if not text and max_bytes:
+            # Scrapy cancels a body that grows past DOWNLOAD_MAXSIZE without a message
+            return None, f"response too large: more than {max_bytes} bytes received (crawl.max_page_bytes)", None
         if "max" in text.lower() or "size" in text.lower():
             return None, f"response too large ({text})", None
-        return None, f"download cancelled: {text}", None
+        return None, f"download cancelled: {text or 'stopped before the response was complete'}", None
     if isinstance(exc, ResponseDataLossError):
         return None, "connection closed before the response was complete", None
+    connection = _connection_reason(exc)
+    if connection:
+        return None, connection, None
     text = str(exc) or repr(exc)
     return None, f"{type(exc).__name__}: {text[:300]}", None

@@ -48,7 +48,10 @@ def parse_date(value: object) -> PubDate | None:
         return value
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return PubDate(moment.astimezone(timezone.utc))
+        try:
+            return PubDate(moment.astimezone(timezone.utc))
+        except (OverflowError, ValueError):  # beyond datetime's range once in UTC
+            return None
     if isinstance(value, date):
         return PubDate(datetime(value.year, value.month, value.day, tzinfo=timezone.utc), day_only=True)
     text = str(value).strip()
@@ -70,7 +73,11 @@ def parse_date(value: object) -> PubDate | None:
     naive_midnight = moment.tzinfo is None and (moment.hour, moment.minute, moment.second) == (0, 0, 0)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return PubDate(moment.astimezone(timezone.utc), day_only=naive_midnight)
+    try:
+        return PubDate(moment.astimezone(timezone.utc), day_only=naive_midnight)
+    except (OverflowError, ValueError):  # "9999-12-31T23:59:59-05:00" is past datetime.max in UTC
+        LOGGER.debug("date out of range %r", value)
+        return None
 
 
 def date_from_url(url: str | None) -> PubDate | None:

@@ -105,6 +105,18 @@ def feed_ttl_seconds(feed: Any) -> float | None:
     return None
 
 
+def _not_a_feed(body: bytes) -> str | None:
+    """Name what ``body`` is when it is plainly not XML (an HTML page, JSON), else None."""
+    head = body[:1024].lstrip().lower()
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:].lstrip()
+    if head.startswith((b"<!doctype html", b"<html")):
+        return "an HTML page"
+    if head[:1] in (b"{", b"["):
+        return "JSON"
+    return None
+
+
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> FeedResult:
     """Parse feed ``body`` fetched from ``url``.
 
@@ -131,6 +143,9 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> FeedRe
     ]
     if problem is not None and not any(entry.link for entry in entries):
         # invalid XML that yielded nothing usable: the feed is broken
+        kind = _not_a_feed(body)
+        if kind:
+            return FeedResult(version=version, error=f"not an RSS or Atom feed: the server sent {kind}")
         return FeedResult(version=version, error=f"not a valid feed: {problem}")
     if not entries and not version:
         return FeedResult(error="not an RSS or Atom feed (no feed element found)")

@@ -77,7 +77,10 @@ def parse_w3c_date(text: str | None) -> datetime | None:
             return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):  # "9999-12-31T23:59:59-05:00" is past datetime.max in UTC
+        return None
 
 
 def inflate(body: bytes, limit: int = MAX_SITEMAP_BYTES) -> bytes:

@@ -82,15 +82,19 @@ def canonicalize_url(url: str) -> str:
     Raises :class:`LinkRefused` when ``url`` is not an absolute http(s) URL.
     """
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname, port = parts.hostname, parts.port
+    except ValueError as exc:  # "http://[", "http://a:99999/": urllib refuses them
+        raise LinkRefused(f"malformed URL ({exc}): {url[:200]!r}") from exc
+    if parts.scheme.lower() not in ("http", "https") or not hostname:
         raise LinkRefused(f"not an absolute http(s) URL: {url[:200]!r}")
-    host = parts.hostname.lower().rstrip(".")
+    host = hostname.lower().rstrip(".")
     if host.startswith("amp.") and host.count(".") >= 2:
         host = host[4:]
     netloc = host if ":" not in host else f"[{host}]"
-    if parts.port and parts.port not in (80, 443):
-        netloc = f"{netloc}:{parts.port}"
+    if port and port not in (80, 443):
+        netloc = f"{netloc}:{port}"
     query = [
         (name, value)
         for name, value in parse_qsl(parts.query, keep_blank_values=True)
@@ -119,8 +123,11 @@ def resolve_link(link: str | None, base_url: str) -> str:
     lowered = link.lower()
     if lowered.startswith(REFUSED_SCHEMES):
         raise LinkRefused(f"{lowered.split(':', 1)[0]}: link is not an article: {link[:120]!r}")
-    absolute = urljoin(base_url, link)
-    scheme = urlsplit(absolute).scheme.lower()
+    try:
+        absolute = urljoin(base_url, link)
+        scheme = urlsplit(absolute).scheme.lower()
+    except ValueError as exc:  # "http://[": urllib refuses it
+        raise LinkRefused(f"malformed URL ({exc}): {link[:120]!r}") from exc
     if scheme not in ("http", "https"):
         raise LinkRefused(f"{scheme or 'no'} scheme is not http(s): {link[:120]!r}")
     return canonicalize_url(absolute)

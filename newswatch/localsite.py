@@ -125,6 +125,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops connections under a crawler's
+    # concurrency; a dropped SYN is retried after 1 s, then 3 s: spurious timeouts
+    request_queue_size = 256
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # clients that hang up early (a size limit, a timeout) are normal here

@@ -24,6 +24,8 @@ from storage.schema import MIGRATIONS
 LOGGER = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
+#: page cache per connection (KiB); SQLite allocates it only as pages are used
+CACHE_SIZE_KB = 256 * 1024
 
 
 class StorageError(Exception):
@@ -49,15 +51,24 @@ def open_database(path: str | Path) -> Database:
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise StorageError(f"cannot open database {path}: directory {path.parent} does not exist")
+    conn: sqlite3.Connection | None = None
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        # read the schema before anything is written: a file that is not a database, or
+        # whose schema is damaged, is refused untouched (not even switched to WAL)
+        conn.execute("select count(*) from sqlite_master").fetchone()
+        if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
+        # a large page cache keeps the FTS index's hot pages in memory during batch writes
+        conn.execute(f"PRAGMA cache_size = -{CACHE_SIZE_KB}")
         conn.execute("PRAGMA foreign_keys = ON")
         db = Database(conn)
         MIGRATIONS.apply(db)
     except sqlite3.DatabaseError as exc:
+        if conn is not None:
+            conn.close()
         raise StorageError(f"cannot open database {path}: {exc}") from exc
     return db
 
@@ -158,6 +169,16 @@ class Store:
 
     def count_duplicate_content(self, content_hash: str) -> int:
         return self.db["articles"].count_where("content_hash = ?", [content_hash])
+
+    def known_hashes(self, hashes: Sequence[str]) -> set[str]:
+        """Return those of ``hashes`` already stored as an article's ``content_hash`` (one query per 500)."""
+        found: set[str] = set()
+        hashes = list(dict.fromkeys(hashes))
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start : start + 500]
+            sql = f"select content_hash from articles where content_hash in ({','.join('?' * len(chunk))})"
+            found.update(row[0] for row in self.db.execute(sql, chunk).fetchall())
+        return found
 
     # -- failures and runs -------------------------------------------------
     def record_failures(self, rows: Sequence[dict[str, Any]]) -> None:
