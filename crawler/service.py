@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Sequence
 from functools import partial
@@ -39,7 +40,7 @@ from crawler.settings import build_scrapy_settings, configure_scrapy_logging
 from crawler.spider import NewsSpider
 from crawler.writer import FlaggedHook, Writer, on_flagged
 from newswatch.config import Config, Source
-from storage import Store, utcnow
+from storage import StorageError, Store, utcnow
 
 LOGGER = logging.getLogger(__name__)
 
@@ -129,7 +130,10 @@ class CrawlService:
         async with self._lock:
             self._stopping = False
             chosen = list(self.config.sources if sources is None else sources)
-            return await self._crawl(chosen, Reporter(progress))
+            try:
+                return await self._crawl(chosen, Reporter(progress))
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot write to the database {self.db_path}: {exc}") from exc
 
     async def _crawl(self, sources: list[Source], report: Reporter) -> CrawlResult:
         result = CrawlResult(started=utcnow())

@@ -125,8 +125,12 @@ def crawl(config_path: str | None, db_path: str, source_names: tuple[str, ...], 
     sources = select_sources(config, source_names)
     open_store(db_path).close()  # fail early on a bad database path
     from newswatch.progress import run_with_progress
+    from storage import StorageError
 
-    result = run_with_progress(config, db_path, sources, quiet=quiet, alerts=not no_alerts, alert_wait=alert_wait)
+    try:
+        result = run_with_progress(config, db_path, sources, quiet=quiet, alerts=not no_alerts, alert_wait=alert_wait)
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from exc
     if result.failed_sources == len(sources):
         sys.exit(1)
 

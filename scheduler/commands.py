@@ -64,8 +64,13 @@ def status_command(config_path: str | None, db_path: str, as_json: bool) -> None
     """
     from scheduler.status import collect_status, print_status
 
+    from storage import StorageError
+
     config = read_config(config_path)
-    statuses = collect_status(db_path, config)
+    try:
+        statuses = collect_status(db_path, config)
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from exc
     if as_json:
         for row in statuses:
             click.echo(json.dumps(row, ensure_ascii=False))

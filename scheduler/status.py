@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from scheduler.policy import Bounds, is_silent, parse_time, silence_threshold
+from storage.db import StorageError
 
 RECENT_WINDOW = timedelta(hours=24)
 ERROR_WIDTH = 80
@@ -64,9 +65,12 @@ def collect_status(db_path: str | Path, config: Any, now: datetime | None = None
     """
     now = now or datetime.now(timezone.utc)
     since = (now - RECENT_WINDOW).replace(microsecond=0).isoformat()
-    conn = _connect_readonly(db_path)
+    conn = None
     try:
+        conn = _connect_readonly(db_path)
         rows, recent, first_run = _read_rows(conn, since)
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(f"cannot open database {db_path}: {exc}") from exc
     finally:
         if conn is not None:
             conn.close()

@@ -81,17 +81,9 @@ DB_CASES = {
 }
 
 
-STATUS_XFAIL = pytest.mark.xfail(strict=True, reason=(
-    "`newswatch status` on a file that is not a usable database prints a traceback: "
-    "scheduler/status.py collect_status() lets sqlite3.DatabaseError out of _read_rows()"
-))
-
-
 @pytest.mark.parametrize("command", ["crawl", "status", "run"])
 @pytest.mark.parametrize("case", sorted(DB_CASES))
 def test_hostile_database_path_is_refused_with_a_readable_message(case, command, tmp_path, request):
-    if command == "status" and case != "database-path-is-a-directory":
-        request.applymarker(STATUS_XFAIL)
     db = DB_CASES[case](tmp_path)
     config = tmp_path / "good.toml"
     config.write_text(GOOD + '\n[service]\nhost = "127.0.0.1"\nport = 0\n', encoding="utf-8")

@@ -201,10 +201,6 @@ def test_disk_full_is_a_clear_error_and_nothing_is_corrupted(how, tmp_path, requ
         site.stop()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a full disk ends `newswatch crawl` with a Python traceback: sqlite3.OperationalError escapes "
-    "CrawlService._finish (writer.call(_finish_sources, ...)) and the crawl command does not catch it"
-))
 def test_disk_full_crawl_command_prints_one_clear_line(tiny_disk, tmp_path):
     site = _articles_site()
     try:
