@@ -6,7 +6,12 @@ Two groups of features are produced from an :class:`~detector.matcher.Analysis`:
   place in Iraq in the same sentence, with a foreign place, in background
   context, with casualties, ...), named and log-scaled;
 * text features – hashed unigrams and bigrams of the title and of the
-  sentences that contain attack vocabulary.
+  sentences that contain attack vocabulary (they sit beside the rule features
+  in one logistic regression);
+* a separate bag of hashed word 1–2-grams and character 3–5-grams of the
+  title and of every sentence about Iraq or with attack vocabulary, for the
+  second (text) logistic regression whose log-odds are averaged with the
+  first (see :mod:`detector.model`).
 
 Hashing uses CRC-32 so that indices are stable across Python versions and
 processes, and inference needs no scikit-learn.
@@ -18,6 +23,7 @@ import datetime as dt
 import logging
 import math
 import zlib
+from functools import lru_cache
 
 from .context import SentenceContext
 from .lexicon import ATTACK_TYPES
@@ -27,6 +33,7 @@ from .normalize import normalize_for_matching
 logger = logging.getLogger(__name__)
 
 HASH_DIM = 1 << 14
+TEXT_DIM = 1 << 16
 
 RULE_FEATURES: tuple[str, ...] = (
     "t_attack", "t_specific", "t_place", "t_iraq", "t_foreign", "t_negative", "t_casualty",
@@ -39,7 +46,7 @@ RULE_FEATURES: tuple[str, ...] = (
     "frac_located", "iraq_dominance", "log_sentences", "has_date",
     "strict_gate", "t_weak", "n_weak_iraq", "n_casualty_iraq", "n_foiled_iraq", "f3_casualty", "f3_weak",
     "t_arrest_only", "n_arrest_only", "n_hit_threat", "n_hit_tally", "lead_foreign", "article_iraq_only",
-    "t_attack_abroad", "lead_attack_abroad", "n_attack_abroad",
+    "t_attack_abroad", "lead_attack_abroad", "n_attack_abroad", "keyword_gate",
 ) + tuple(f"type_{t}" for t in ATTACK_TYPES)
 
 
@@ -189,7 +196,52 @@ def extract_rule_features(analysis: Analysis, contexts: list[SentenceContext], a
     f["has_date"] = float(article is not None)
     f["strict_gate"] = float(is_strict_candidate(analysis, contexts))
     f["article_iraq_only"] = float(counts["n_iraq"] > 0 and counts["n_foreign"] == 0)
+    f["keyword_gate"] = float(is_candidate(analysis, contexts))
     return f
+
+
+def has_iraq_reference(analysis: Analysis) -> bool:
+    """Some sentence names Iraq or a place in Iraq: the article is scored.
+
+    Articles without any Iraqi reference score 0. The keyword stage
+    (:func:`is_candidate`) is no hard gate for the classifier: it enters the
+    rule features as ``keyword_gate``.
+    """
+    return any(s.in_iraq or s.iraq_places for s in analysis.sentences)
+
+
+@lru_cache(maxsize=200_000)
+def _token_indices(token: str) -> tuple[int, ...]:
+    """Hashed indices of a token and of its character 3–5-grams (cached: tokens repeat)."""
+    out = [zlib.crc32(("w:" + token).encode("utf-8")) % TEXT_DIM]
+    if len(token) >= 3 and not token.isdigit():
+        padded = f"<{token}>"
+        for size in (3, 4, 5):
+            for i in range(len(padded) - size + 1):
+                out.append(zlib.crc32(("c:" + padded[i : i + size]).encode("utf-8")) % TEXT_DIM)
+    return tuple(out)
+
+
+def extract_text_features(analysis: Analysis, contexts: list[SentenceContext]) -> dict[int, float]:
+    """Binary hashed word 1–2-grams and character 3–5-grams of the title and of the
+    sentences about Iraq (by name or context) or with attack or casualty words,
+    L2-normalised."""
+    indices: set[int] = set()
+    language = analysis.language
+    for sentence, ctx in zip(analysis.sentences, contexts):
+        if not (sentence.is_title or sentence.in_iraq or sentence.has_attack or ctx.context_located or sentence.has("casualty")):
+            continue
+        tokens = _tokens(sentence.text, language)
+        for i, token in enumerate(tokens):
+            indices.update(_token_indices(token))
+            if i:
+                indices.add(zlib.crc32(f"b:{tokens[i - 1]}_{token}".encode("utf-8")) % TEXT_DIM)
+            if sentence.is_title:
+                indices.add(zlib.crc32(f"t:{token}".encode("utf-8")) % TEXT_DIM)
+    if not indices:
+        return {}
+    weight = 1.0 / math.sqrt(len(indices))
+    return dict.fromkeys(indices, weight)
 
 
 def _tokens(text: str, language: str) -> list[str]:

@@ -6,6 +6,13 @@ place and are not background. Consecutive sentences about the same kind of
 attack in the same governorate form one incident; supporting sentences
 without a place (casualty figures, "one was dismantled") attach to the
 neighbouring incident. Fields follow the codebook.
+
+``killed`` and ``wounded`` follow the labels of the dev sets: the highest
+figure given for that incident (its own sentences and a title about it), not
+a round-up total over several places, days or operations ("At least 17 killed
+in attacks near Baghdad and in Kirkuk", "مقتل العشرات ... في عمليات متفرقة");
+the total is the fallback when no specific figure is given. A title or lead
+saying "no casualties" gives 0 whatever later (background) sentences count.
 """
 
 from __future__ import annotations
@@ -57,6 +64,7 @@ _EN_NOT_TOLL = re.compile(
     r"\b(?:since\s+(?:the\s+(?:start|beginning)|\d{4}|early|mid|late|last|then|(?:january|february|march|april|may|june|july|august|september|october|november|december)\b)|\w+\s+alone|so\s+far|this\s+year|last\s+year|in\s+recent\s+(?:years|months|weeks)|during\s+the\s+(?:unrest|protests|war|past)|"
     r"in\s+the\s+past\s+(?:\w+\s+)?(?:weeks?|months?|years?|days)|tally|according\s+to\s+(?:the\s+)?(?:u\s*n|united\s+nations|figures))\b"
 )
+_EN_OTHERS_KILLED = re.compile(r"\b" + _EN_QUAL + _EN_NUM + r"\s+others\s+(?:were\s+|have\s+been\s+)?(?:also\s+)?(?:killed|died|dead)\b")
 _EN_AGE = re.compile(r",\s*(?:aged\s+)?\d{1,3}\s*,|\b\d{1,3}[\s-]years?[\s-]old\b")
 _EN_WOUNDED = [
     re.compile(_EN_QUAL + _EN_NUM + r"\s+(?:[\w'-]+\s+){0,5}?(?:were\s+|was\s+|have\s+been\s+|had\s+been\s+|are\s+)?(?:wounded|injured|hurt)\b"),
@@ -67,7 +75,7 @@ _EN_NONE_KILLED = re.compile(r"\b(?:no\s+(?:reports?\s+of\s+(?:injur\w*|casualti
 _AR_NUM = r"(\d+|[^\s\d]+)"
 _AR_QUAL = r"(?:ما\s+لا\s+يقل\s+عن\s+|اكثر\s+من\s+|نحو\s+|حوالي\s+|قرابه\s+|زهاء\s+)?"
 _AR_KILLED = [
-    re.compile(r"(?:مقتل|قتل|استشهاد|مصرع|وفاه|سقوط|ارتفاع\s+(?:عدد|حصيله)\s+(?:\S+\s+){0,3}?(?:الي|ل))\s+" + _AR_QUAL + _AR_NUM),
+    re.compile(r"(?:مقتل|(?:و|ف)?(?:ي|ت)?قتل(?:ت|وا|ا)?|استشهاد|مصرع|وفاه|سقوط|اعدام|(?:و|ف)?(?:ي|ت)?عدم|(?:و|ف)?اعدم|(?:ارتفاع|ارتفعت)\s+(?:عدد|حصيله)\s+(?:\S+\s+){0,3}?(?:الي|ل))\s+" + _AR_QUAL + _AR_NUM),
     re.compile(_AR_NUM + r"\s+(?:قتلى|قتيلا|قتيل|شهداء|شهيدا|اشخاص\s+قتلوا|قتلوا)"),
     re.compile(_AR_NUM + r"\s+(?:\S+\s+){0,4}?(?:قتلوا|لقوا\s+(?:حتفهم|مصرعهم))"),
     re.compile(r"لقي\s+" + _AR_QUAL + _AR_NUM),
@@ -76,7 +84,12 @@ _AR_WOUNDED = [
     re.compile(r"(?:اصابه|جرح|اصيب|واصابه|وجرح|واصيب)\s+" + _AR_QUAL + _AR_NUM),
     re.compile(_AR_NUM + r"\s+(?:جرحى|جريحا|جريح|مصابين|مصابا|اخرين\s+بجروح)"),
 ]
-_AR_SINGLE_KILLED = re.compile(r"(?:مقتل|استشهاد|مصرع)\s+(?:شرطي|جندي|مدني|ضابط|شخص|طفل|امراه|رجل|مواطن|عنصر|منتسب|صحفي|ناشط|متظاهر|عراقي)\b")
+_AR_SINGLE_KILLED = re.compile(
+    r"(?:مقتل|استشهاد|مصرع)\s+(?:شرطي|جندي|مدني|ضابط|شخص|طفل|امراه|رجل|مواطن|عنصر|منتسب|صحفي|ناشط|متظاهر|محتج|عراقي)\b"
+    r"|(?:قتل|قتلت|مقتل)\s+(?:\S+\s+){0,2}?\S+\s+واحد\b|لقي\s+(?:شخص|رجل|مواطن|متظاهر|جندي|شرطي)\s+مصرعه"
+)
+# dual nouns: "جنديين", "قتيلين", "مدنيان" after a killing word
+_AR_DUAL_KILLED = re.compile(r"(?:مقتل|(?:و|ف)?(?:ي|ت)?قتل(?:ت|وا)?|استشهاد|مصرع)\s+\S+(?:يين|يان|ين|ان)\b(?!\s+(?:من|في)\s+\d)|\b\S+(?:يين|يان)\s+قتلا\b|قتيلين|قتيلان")
 _AR_NONE = re.compile(r"(?:دون\s+(?:وقوع\s+)?(?:اصابات|خسائر)|لم\s+(?:تسفر|يسفر)\s+عن\s+(?:اي\s+)?(?:اصابات|خسائر|ضحايا))")
 
 
@@ -109,12 +122,24 @@ def _max_number(patterns: list[re.Pattern[str]], text: str, language: str) -> in
     """Largest number captured by ``patterns`` in ``text``."""
     best: int | None = None
     for pattern in patterns:
-        for match in pattern.finditer(text):
+        position = 0
+        while True:
+            match = pattern.search(text, position)
+            if match is None:
+                break
             value = parse_number(match.group(1), language)
-            if value is None or (1900 <= value <= 2100):
+            if value is None:
+                # a word that is no number ("ان 12 شخصا قتلوا"): retry from the next character
+                position = match.start() + 1
+                continue
+            position = match.end()
+            if 1900 <= value <= 2100:
                 continue
             best = value if best is None else max(best, value)
     return best
+
+
+_QUOTES = re.compile(r"[«»\"“”„]")
 
 
 def extract_casualties(texts: list[str], language: str) -> tuple[int | None, int | None]:
@@ -123,9 +148,12 @@ def extract_casualties(texts: list[str], language: str) -> tuple[int | None, int
     wounded: int | None = None
     none_said = False
     for raw in texts:
+        raw = _QUOTES.sub(" ", raw)  # "مقتل «19» من عناصر"
         if language == "ar":
             text = normalize_arabic(raw)
             k = _max_number(_AR_KILLED, text, "ar")
+            if k is None and _AR_DUAL_KILLED.search(text):
+                k = 2
             if k is None and _AR_SINGLE_KILLED.search(text):
                 k = 1
             w = _max_number(_AR_WOUNDED, text, "ar")
@@ -139,6 +167,12 @@ def extract_casualties(texts: list[str], language: str) -> tuple[int | None, int
             k = _max_number(_EN_KILLED, text, "en")
             if k is None and _EN_SINGLE_KILLED.search(text):
                 k = 1
+            others = _EN_OTHERS_KILLED.search(text)
+            if others and killed is not None and killed >= 1 and k is not None:
+                # "... was killed. At least four others were also killed": the figure adds up
+                extra = parse_number(others.group(1), "en")
+                if extra is not None and k == extra:
+                    k = killed + extra
             w = _max_number(_EN_WOUNDED, text, "en")
         if k is not None:
             killed = k if killed is None else max(killed, k)
@@ -224,15 +258,24 @@ def extract_incidents(analysis: Analysis, contexts: list[SentenceContext], artic
         and (not c.foreign or (bool(s.iraq_places) and not s.has("launched_from")))
         for s, c in zip(analysis.sentences, contexts)
     ]
-    # a round-up total ("19 killed in bombings across Iraq") does not open an
-    # incident when a specific one follows
+    # a round-up total ("19 killed in bombings across Iraq", a title totalling
+    # several places) does not open an incident when a specific one follows
+    summaries = [
+        flag and (
+            _is_summary(s) or (
+                _is_casualty_summary(s, analysis.language)
+                and (not s.is_title or extract_casualties([s.text], analysis.language)[0] is not None)
+            )
+        )
+        for s, flag in zip(analysis.sentences, flags)
+    ]
     specific_after = [False] * len(flags)
     seen = False
     for i in range(len(flags) - 1, -1, -1):
         specific_after[i] = seen
-        seen = seen or (flags[i] and not _is_summary(analysis.sentences[i]) and bool(analysis.sentences[i].iraq_places))
+        seen = seen or (flags[i] and not summaries[i] and bool(analysis.sentences[i].iraq_places))
     for position, (sentence, ctx) in enumerate(zip(analysis.sentences, contexts)):
-        is_incident = flags[position] and not (_is_summary(sentence) and specific_after[position])
+        is_incident = flags[position] and not (summaries[position] and specific_after[position])
         generic = not sentence.iraq_places and all(t == "other" for t in sentence.attack_types)
         if is_incident and generic and current is not None and not sentence.is_title:
             is_incident = False
@@ -243,9 +286,11 @@ def extract_incidents(analysis: Analysis, contexts: list[SentenceContext], artic
                 current is not None
                 and (not current.governorate or {p.governorate for p in sentence.iraq_places} <= {current.governorate, ""})
             )
+            other_day = bool(day and current is not None and current.day and day != current.day)
             if (
                 current is not None and supports and not ctx.foreign and not ctx.background
-                and same_place and not sentence.has("tally")
+                and same_place and not sentence.has("tally") and not other_day
+                and not (sentence.has("casualty") and _is_summary(sentence))
             ):
                 if sentence.has("foiled"):
                     pending.append(sentence)
@@ -296,6 +341,52 @@ def extract_incidents(analysis: Analysis, contexts: list[SentenceContext], artic
         current.sentences.extend(pending)
     incidents = [_finalise(d, analysis, article, fallback, i == 0) for i, d in enumerate(drafts[:MAX_INCIDENTS])]
     return incidents
+
+
+_EN_ROUNDUP = re.compile(r"\b(?:separate|several|various|multiple|a\s+series\s+of|across|twin|two)\s+(?:\w+\s+)?(?:attacks|incidents|bombings|clashes|operations|raids|strikes|explosions|blasts)\b")
+_AR_ROUNDUP = re.compile(r"(?:عمليتين|هجومين|تفجيرين|انفجارين|هجمات|عمليات|حوادث|اشتباكات|غارات|ضربات)\s+(?:\S+\s+)?(?:متفرقه|منفصله|امنيه)|(?:^|\s)(?:ب|في\s+)?(?:عمليتين|هجومين|تفجيرين)(?:\s|$)|متفرقه")
+
+_AR_VAGUE_TOLL = re.compile(r"(?:مقتل|قتل|لقي|سقوط|عشرات\s+القتلي)\s+(?:\S+\s+)?(?:ال)?عشرات")
+_EN_PLURAL = re.compile(r"\b(?:attacks|bombings|blasts|explosions|clashes|strikes|incidents)\b")
+_AR_PLURAL = re.compile(r"(?:هجمات|تفجيرات|انفجارات|اشتباكات|غارات|ضربات|عمليات|عمليتين|هجومين|تفجيرين)")
+
+
+_NATIONWIDE = re.compile(r"\b(?:across|around|throughout)\s+(?:iraq|the\s+country)\b|(?:انحاء|مختلف\s+مناطق)\s+(?:العراق|البلاد)")
+
+
+def _nationwide(draft: _Draft, language: str) -> bool:
+    """An incident made only of round-up lines ("a wave of bombings", "clashes
+    across Iraq") whose place is at most a dateline: it has no governorate."""
+    summaries = [s for s in draft.sentences if _is_summary(s) or (s.has("aggregate") and _NATIONWIDE.search(
+        normalize_arabic(s.text) if language == "ar" else s.text.lower()))]
+    if not summaries:
+        return False
+    located = [s for s in draft.sentences if s.iraq_places and s not in summaries]
+    return not located and all(len(s.iraq_places) <= 1 for s in summaries)
+
+
+def _says_no_casualties(texts: list[str], language: str) -> bool:
+    """True when one of ``texts`` states that nobody was killed or hurt."""
+    if language == "ar":
+        return any(_AR_NONE.search(normalize_arabic(t)) for t in texts)
+    return any(_EN_NONE_KILLED.search(re.sub(r"\s+", " ", t.lower())) for t in texts)
+
+
+def _is_casualty_summary(sentence: SentenceMatch, language: str) -> bool:
+    """A total over several incidents: round-up wording or more than one governorate."""
+    if _is_summary(sentence):
+        return True
+    several = len({p.governorate for p in sentence.iraq_places if p.governorate}) > 1
+    if several and sentence.is_title:
+        return True
+    if language == "ar":
+        text = normalize_arabic(sentence.text)
+        if _AR_VAGUE_TOLL.search(text) and not re.search(r"\d", text):
+            # "مقتل العشرات من عناصر داعش": a total over operations, not one incident's figure
+            return True
+        return bool(_AR_ROUNDUP.search(text) or (several and _AR_PLURAL.search(text)))
+    text = sentence.text.lower()
+    return bool(_EN_ROUNDUP.search(text) or (several and _EN_PLURAL.search(text)))
 
 
 def _is_summary(sentence: SentenceMatch) -> bool:
@@ -366,12 +457,35 @@ def _choose_type(draft: _Draft, language: str = "en") -> str:
         if _EN_TARGETED_KILLING.search(lead) and _EN_PROMINENT.search(lead):
             return "assassination"
     if main != "other":
+        if main == "armed_assault" and _turkish_raid(draft, language, generic_only=True):
+            return "air_strike"
         return main
     present = {t for s in draft.sentences for t in s.attack_types}
     for attack_type in ATTACK_TYPES:
         if attack_type in present and attack_type != "other":
             return attack_type
+    if _turkish_raid(draft, language):
+        return "air_strike"
     return _generic_type(draft, language)
+
+
+_EN_TURKISH = re.compile(r"\b(?:turkish|turkey(?:'s)?|ankara)\b")
+_AR_TURKISH = re.compile(r"(?:^|\s)(?:و|ب|ل)?(?:ال)?(?:تركي|تركيه|تركيا|اتراك)(?:\s|$|[.,،])")
+
+
+def _turkish_raid(draft: _Draft, language: str, generic_only: bool = False) -> bool:
+    """A generic "attack" or "bombed" by Turkey in Iraq: Turkish raids there are
+    air strikes (shelling and drones have their own words)."""
+    if generic_only:
+        # only when the assault words are the generic ones ("شنت هجمات", "attacked")
+        terms = {t for s in draft.sentences for t in s.hits.get("attack:armed_assault", [])}
+        if terms - {"fighting", "raid", "raids", "battle", "battles", "clash", "clashes", "مسلح", "مسلحين", "مسلحون"}:
+            return False
+    for sentence in draft.sentences[:3]:
+        text = normalize_arabic(sentence.text) if language == "ar" else sentence.text.lower()
+        if (_AR_TURKISH if language == "ar" else _EN_TURKISH).search(text):
+            return True
+    return False
 
 
 def _choose_target(draft: _Draft, language: str) -> str:
@@ -449,12 +563,36 @@ def _finalise(draft: _Draft, analysis: Analysis, article: dt.date | None, fallba
     reference = [p for s in draft.sentences for p in s.secondary if p.governorate]
     dateline = [p for s in draft.sentences for p in s.dateline if p.governorate]
     place = choose_place(draft.places) or choose_place(reference) or fallback or choose_place(dateline)
+    if _nationwide(draft, analysis.language):
+        # a nationwide round-up ("a wave of bombings across Iraq") has no governorate,
+        # whatever the dateline says
+        place = None
     texts = [s.text for s in draft.sentences]
     title = analysis.title
-    casualty_texts = list(texts)
-    if title is not None and title not in draft.sentences and title.has("casualty") and first and not _is_summary(title):
-        casualty_texts.insert(0, title.text)
-    killed, wounded = extract_casualties(casualty_texts, analysis.language)
+    # figures of this incident: its own specific sentences first, then the
+    # title, and round-up totals ("19 killed in separate clashes") only when
+    # nothing more specific is given
+    specific = [s.text for s in draft.sentences if not s.is_title and not _is_casualty_summary(s, analysis.language)]
+    if title is not None and not _is_casualty_summary(title, analysis.language) and (
+        (title.has("casualty") and first) or title in draft.sentences
+    ):
+        specific.insert(0, title.text)
+    fallbacks: list[list[str]] = [specific]
+    fallbacks.append([s.text for s in draft.sentences if s.text not in specific])
+    if title is not None and title.has("casualty") and first:
+        fallbacks.append([title.text])
+    killed = wounded = None
+    lead = [title.text] if title is not None and first else []
+    lead += [s.text for s in draft.sentences[:1]]
+    if _says_no_casualties(lead, analysis.language):
+        # "Rockets hit base, no casualties reported": later figures are other events
+        fallbacks.insert(0, lead)
+    for group in fallbacks:
+        k, w = extract_casualties(group, analysis.language)
+        killed = k if killed is None else killed
+        wounded = w if wounded is None else wounded
+        if killed is not None and wounded is not None:
+            break
     return {
         "date": resolve_date(draft.sentences, analysis.language, article),
         "governorate": place.governorate if place else "",

@@ -118,3 +118,17 @@ def test_seed_bombs_not_claimed_by_their_target(detector, seed_article):
     title, text = seed_article
     d = detector.detect(title, text, "2021-12-19")
     assert [i["claimed_by"] for i in d.incidents] == ["", ""]
+
+
+def test_models_stack_rule_and_text_log_odds():
+    for model in load_models().values():
+        assert model.text_coef is not None and 0.0 < model.stack_weight < 1.0
+        rules, hashed, text = {}, {}, {1: 0.5}
+        z = model.decision(rules, hashed, text)
+        expected = model.stack_weight * model.rule_decision(rules, hashed) + (1 - model.stack_weight) * model.text_decision(text)
+        assert abs(z - expected) < 1e-9
+
+
+def test_articles_outside_the_keyword_stage_score_zero(detector):
+    d = detector.detect("Iraq's parliament passes the budget", "Lawmakers in Baghdad approved the 2024 budget on Monday.", "2024-03-04")
+    assert d.score == 0.0 and not d.flagged

@@ -122,3 +122,64 @@ def test_round_up_total_does_not_lead():
     )
     assert incidents[0]["governorate"] == "Kirkuk"
     assert incidents[0]["killed"] == 6
+
+
+def test_killed_is_the_specific_incident_not_the_round_up():
+    # labels: the first incident's own figure, not the lead's total over several places or days
+    incidents = _incidents(
+        "",
+        "At least 17 people were killed Thursday in bomb attacks in a city near Baghdad and in Kirkuk, police said. "
+        "Police said 10 people were killed when insurgents placed bombs around a house in Musayyeb.",
+    )
+    assert incidents[0]["killed"] == 10
+    incidents = _incidents(
+        "",
+        "A roadside bomb and then a car bomb killed at least 10 people near a mosque north of Baghdad on Saturday. "
+        "On Friday, at least 21 people were killed in shootings and explosions across the country, officials say.",
+    )
+    assert incidents[0]["killed"] == 10
+
+
+def test_killed_adds_named_victim_and_others():
+    incidents = _incidents(
+        "",
+        "The head of the Ramadi Awakening Council was killed Tuesday in a suicide bombing in Anbar province. "
+        "At least four others were also killed in the blast, they said.",
+    )
+    assert incidents[0]["killed"] == 5
+
+
+def test_no_casualties_in_title_wins_over_later_figures():
+    incidents = _incidents(
+        "Rockets hit Ain al-Asad air base, no casualties reported",
+        "At least three rockets landed on Monday on the Ain al-Asad air base in Anbar. "
+        "Two contractors were killed in a rocket attack on the same base last year.",
+    )
+    assert incidents[0]["killed"] == 0
+
+
+def test_arabic_killed_forms():
+    assert extract_casualties(["قال مسؤول إن 12 شخصا على الأقل قتلوا اليوم السبت عندما هاجم انتحاريان"], "ar")[0] == 12
+    assert extract_casualties(["داعش يفجر حمام سباحة ويقتل 12 شخصاً"], "ar")[0] == 12
+    assert extract_casualties(["العراق: مقتل «19» من عناصر داعش"], "ar")[0] == 19
+    assert extract_casualties(["أسفرت الضربة عن مقتل جنديين"], "ar")[0] == 2
+
+
+def test_nationwide_round_up_has_no_governorate():
+    incidents = _incidents("Fierce fighting in Iraq", "BAGHDAD, Sept 12: At least 45 people died in a wave of bombings and battles on Sunday.")
+    assert incidents and incidents[0]["governorate"] == ""
+
+
+def test_turkish_raid_is_an_air_strike():
+    incidents = _incidents("", "The Turkish military bombed PKK rebel targets Saturday in Duhok province in northern Iraq.")
+    assert incidents[0]["attack_type"] == "air_strike"
+
+
+def test_arabic_vague_toll_does_not_lead():
+    incidents = _incidents(
+        "مقتل العشرات من عناصر داعش غربي العراق",
+        "لقي العشرات من عناصر داعش مصرعهم في المواجهات الجارية بمحافظة الانبار. "
+        "وأعلن مصدر أمني عن مقتل سبعة من قادة داعش بقصف مدفعي في الفلوجة.",
+        language="ar",
+    )
+    assert incidents[0]["killed"] == 7
