@@ -64,6 +64,9 @@ def is_candidate(analysis: Analysis, contexts: list[SentenceContext]) -> bool:
     an attack located only abroad ("Drone attack kills three US soldiers in
     Jordan"), a body sentence must name a place inside an Iraqi governorate:
     "Iraq" alone (the Islamic Resistance in Iraq, US troops in Iraq) is not enough.
+    Syria named beside Iraq ("drone attacks on US bases in Iraq and Syria") does
+    not make a sentence foreign here (``SentenceContext.co_located``); the rule
+    features still count it as foreign, so the classifier weighs it.
     """
     title = analysis.title
     title_abroad = title is not None and _attack_abroad(title, contexts[0])
@@ -72,7 +75,7 @@ def is_candidate(analysis: Analysis, contexts: list[SentenceContext]) -> bool:
             continue
         if title_abroad and not sentence.iraq_places:
             continue
-        if ctx.foreign and not sentence.iraq_places and not sentence.has("attack:abduction"):
+        if ctx.foreign and not ctx.co_located and not sentence.iraq_places and not sentence.has("attack:abduction"):
             continue
         if sentence.has_attack or any(sentence.has(c) for c in _CUE_CATEGORIES):
             return True
