@@ -56,6 +56,8 @@ class NewsSpider(Spider):
     # -- feeds and sitemaps ------------------------------------------------
     async def start(self) -> AsyncIterator[Request]:
         ctx = self.context
+        # workers start (and load trafilatura's state and the detector) while the listings download
+        ctx.pool.warm_up(ctx.detect)
         for source in ctx.sources:
             ctx.report("start", source.name, len(source.feeds) + len(source.sitemaps))
             for url in source.feeds:
@@ -243,7 +245,7 @@ class NewsSpider(Spider):
         ctx = self.context
         request = failure.request  # type: ignore[attr-defined]
         source, kind = request.meta["source"], request.meta["kind"]
-        stage, reason, status = describe_failure(failure, ctx.crawl.timeout)
+        stage, reason, status = describe_failure(failure, ctx.crawl.timeout, ctx.crawl.max_page_bytes)
         ctx.listing_fetched(source, ok=False)
         ctx.fail(source, request.url, stage or kind, reason, status)
         ctx.update_feed_state(request.url, source=source, kind=kind, last_status=status, last_error=reason)
@@ -280,5 +282,5 @@ class NewsSpider(Spider):
     def article_failed(self, failure: Failure) -> None:
         ctx = self.context
         request = failure.request  # type: ignore[attr-defined]
-        stage, reason, status = describe_failure(failure, ctx.crawl.timeout)
+        stage, reason, status = describe_failure(failure, ctx.crawl.timeout, ctx.crawl.max_page_bytes)
         ctx.fail(request.meta["source"], request.meta.get("canonical", request.url), stage or "page", reason, status)

@@ -142,11 +142,16 @@ def write_batch(
         store.record_failures(list(failures))
         candidates: list[tuple[int, dict[str, Any]]] = []
         hashes: set[str] = set()
-        for index, (row, _) in enumerate(items):
+        rows = []
+        for row, _ in items:
             row = dict(row)
-            row.setdefault("content_hash", hash_text(row.get("text") or ""))
+            if not row.get("content_hash"):  # the extraction worker usually computed it
+                row["content_hash"] = hash_text(row.get("text") or "")
+            rows.append(row)
+        stored_hashes = store.known_hashes([row["content_hash"] for row in rows])  # one query per batch
+        for index, row in enumerate(rows):
             digest = row["content_hash"]
-            if digest in hashes or store.count_duplicate_content(digest):
+            if digest in hashes or digest in stored_hashes:
                 outcomes[index] = ArticleOutcome("content_duplicate")
                 continue
             hashes.add(digest)

@@ -27,6 +27,33 @@ BUSY_TIMEOUT_MS = 30_000
 #: page cache per connection (KiB); SQLite allocates it only as pages are used
 CACHE_SIZE_KB = 256 * 1024
 
+#: top matches by bm25; the inner query ranks on the FTS index alone
+SEARCH_BY_RANK_SQL = (
+    "select a.id, a.title, a.published from "
+    "(select rowid, rank from articles_fts where articles_fts match ? order by rank limit ?) f "
+    "join articles a on a.id = f.rowid order by f.rank"
+)
+#: rows walked newest first (published index) before collecting every match instead
+NEWEST_PROBE_BUDGET = 300
+NEWEST_COUNT_SQL = "select count(*) from articles_fts where articles_fts match ?"
+#: the ``published`` value ``budget`` rows down from the newest (index only)
+NEWEST_BOUND_SQL = (
+    "select published from articles indexed by idx_articles_published "
+    "where published >= ? order by published desc limit 1 offset ?"
+)
+#: walks the published index newest first and stops at ``limit`` matches
+NEWEST_WALK_SQL = (
+    "select a.id, a.title, a.published from articles a indexed by idx_articles_published "
+    "where a.published >= ? "
+    "and exists (select 1 from articles_fts f where f.rowid = a.id and articles_fts match ?) "
+    "order by a.published desc limit ?"
+)
+NEWEST_COLLECT_SQL = (
+    "select a.id, a.title, a.published from articles a "
+    "where a.id in (select rowid from articles_fts where articles_fts match ?) and a.published >= ? "
+    "order by a.published desc limit ?"
+)
+
 
 class StorageError(Exception):
     "The database could not be opened or written"
@@ -166,6 +193,44 @@ class Store:
                     known.add(row["url"])
                     known.add(row.get("canonical_url") or row["url"])
         return stored
+
+    def search(self, query: str, limit: int = 50) -> list[dict[str, Any]]:
+        """The ``limit`` articles that best match the FTS5 ``query`` (bm25), best first."""
+        cursor = self.db.execute(SEARCH_BY_RANK_SQL, [query, limit])
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def search_newest(self, query: str, since: str | None = None, limit: int = 50,
+                      probe_budget: int = NEWEST_PROBE_BUDGET) -> list[dict[str, Any]]:
+        """The newest ``limit`` articles published at or after ``since`` that match the FTS5 ``query``.
+
+        Two plans, chosen at run time from the number of matches (counted on
+        the full-text index alone, which is cheap). A common word (expected
+        to reach ``limit`` matches within ``probe_budget`` rows) walks the
+        ``published`` index newest first and checks each row against the
+        full-text index, stopping at ``limit`` matches: its tens of thousands
+        of matches are never collected. Otherwise (or when the walk ends at
+        the budget short of ``limit``) the matches are collected from the
+        full-text index and sorted by date.
+        """
+        since = since or ""
+        matches = self.db.execute(NEWEST_COUNT_SQL, [query]).fetchone()[0]
+        if not matches:
+            return []
+        total = self.db.execute("select max(rowid) from articles").fetchone()[0] or 0
+        cursor = None
+        if matches * probe_budget >= limit * total:
+            # a common word: about ``limit * total / matches`` rows to walk before ``limit`` matches
+            bound = self.db.execute(NEWEST_BOUND_SQL, [since, probe_budget]).fetchone()
+            cursor = self.db.execute(NEWEST_WALK_SQL, [max(since, bound[0] or "") if bound else since, query, limit])
+            rows = cursor.fetchall()
+            if len(rows) < limit and bound is not None:
+                cursor = None  # the walk stopped at the budget short of ``limit``
+        if cursor is None:
+            cursor = self.db.execute(NEWEST_COLLECT_SQL, [query, since, limit])
+            rows = cursor.fetchall()
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in rows]
 
     def count_duplicate_content(self, content_hash: str) -> int:
         return self.db["articles"].count_where("content_hash = ?", [content_hash])

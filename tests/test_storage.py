@@ -89,3 +89,45 @@ def test_runs_and_stale_runs(tmp_path):
     statuses = [r["status"] for r in Database(store.db.conn).query("select status from crawl_runs order by id")]
     assert statuses == ["ok", "interrupted"]
     store.close()
+
+
+def _articles(n: int) -> list[dict]:
+    words = ["attack", "market", "budget", "rocket"]
+    return [
+        {"url": f"https://e.com/{i}", "source": "e", "title": f"story {i}",
+         "text": f"{words[i % 4]} report number {i} " + ("attack" if i % 7 == 0 else "calm"),
+         "published": f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00+0000"}
+        for i in range(n)
+    ]
+
+
+def test_known_hashes(tmp_path):
+    from storage import hash_text
+
+    store = Store(tmp_path / "n.db")
+    store.insert_articles(_articles(3))
+    stored = hash_text(_articles(3)[1]["text"])
+    assert store.known_hashes([stored, "nope", stored]) == {stored}
+    assert store.known_hashes([]) == set()
+    store.close()
+
+
+@pytest.mark.parametrize("budget", [1, 20, 300, 100_000])
+def test_search_newest_matches_the_plain_form(tmp_path, budget):
+    store = Store(tmp_path / "n.db")
+    store.insert_articles(_articles(400))
+    plain = (
+        "select a.id, a.title, a.published from articles a "
+        "where a.id in (select rowid from articles_fts where articles_fts match ?) and a.published >= ? "
+        "order by a.published desc, a.id desc limit ?"
+    )
+    for query, since, limit in [("attack", "2025-06-01", 10), ("attack", None, 50), ("rocket", "2025-11-01", 5),
+                                ("calm", "2025-03-01", 500), ("nothing", "2025-01-01", 10), ("attack", "2099-01-01", 10)]:
+        got = store.search_newest(query, since, limit, probe_budget=budget)
+        want = [dict(zip(("id", "title", "published"), row))
+                for row in store.db.execute(plain, [query, since or "", limit]).fetchall()]
+        # same dates in the same order (rows with equal dates may come in any order)
+        assert [r["published"] for r in got] == [r["published"] for r in want], (query, since)
+        assert {r["id"] for r in got} <= {row[0] for row in store.db.execute(plain, [query, since or "", 10_000])}
+    assert [r["title"] for r in store.search("rocket", limit=3)]
+    store.close()
