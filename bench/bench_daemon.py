@@ -29,8 +29,6 @@ memory
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import html
 import json
 import os
@@ -42,14 +40,14 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from newswatch.localsite import LocalSite  # noqa: E402
+from alerts.receiver import Answer, Delivery, WebhookReceiver  # noqa: E402
+from newswatch.localsite import LOCAL_CRAWL_SETTINGS, LocalSite  # noqa: E402
 
 SECRET = "bench-whsec-7d3e"
 FEED_LENGTH = 20
@@ -133,61 +131,39 @@ class BenchSite:
 
 
 class Receiver:
-    """Webhook receiver: verifies the signature, notes when each article's alert arrived."""
+    """Webhook receiver (:mod:`alerts.receiver`): verifies the signature, notes when each article's alert arrived."""
 
     def __init__(self) -> None:
         self.arrivals: dict[str, float] = {}
         self.bad_signatures = 0
         self.lock = threading.Lock()
-        receiver = self
+        self.server = WebhookReceiver(SECRET, responder=self._arrived).start()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802
-                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                now = time.time()
-                expected = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
-                ok = hmac.compare_digest(expected, self.headers.get("X-Newswatch-Signature", ""))
-                with receiver.lock:
-                    if ok:
-                        url = (json.loads(raw).get("article") or {}).get("url", "")
-                        receiver.arrivals.setdefault(url, now)
-                    else:
-                        receiver.bad_signatures += 1
-                self.send_response(200 if ok else 401)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def _arrived(self, got: Delivery) -> Answer:
+        with self.lock:
+            if got.signature_ok:
+                url = (got.payload.get("article") or {}).get("url", "")
+                self.arrivals.setdefault(url, got.at)
+            else:
+                self.bad_signatures += 1
+        return Answer(200 if got.signature_ok else 401, b"")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        return self.server.url
 
     def arrived(self, url: str) -> float | None:
         with self.lock:
             return self.arrivals.get(url)
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
 
 def write_config(path: Path, site: BenchSite, receiver: Receiver, interval: float) -> None:
     path.write_text(f"""
 [crawl]
-allow_private_hosts = true
-max_age = "3650d"
-timeout = "10s"
-retries = 0
-autothrottle = false
-workers = 1
+{LOCAL_CRAWL_SETTINGS}
 interval = {interval}
 min_interval = {interval}
 max_interval = {interval}

@@ -31,9 +31,9 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
-sys.path.insert(0, str(BENCH / "netguard"))
+sys.path.insert(0, str(REPO / "tests" / "netguard"))
 
-import bench_netguard  # noqa: E402
+import newswatch_netguard  # noqa: E402
 
 TARGETS = {
     "newswatch_vs_floor": 1.5,
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     guard_log = workdir / "netguard.log"
     guard_log.write_text("")
     os.environ["BENCH_NETGUARD_LOG"] = str(guard_log)
-    bench_netguard.install()
+    newswatch_netguard.install()
 
     def log(message: str) -> None:
         print(f"[{time.perf_counter() - started:6.1f}s] {message}", file=sys.stderr, flush=True)

@@ -43,6 +43,15 @@ from urllib.parse import urlsplit
 
 LOGGER = logging.getLogger(__name__)
 
+# The ``[crawl]`` settings a config needs to crawl a LocalSite on 127.0.0.1
+# (tests and benchmarks put them under ``[crawl]`` and add their own).
+LOCAL_CRAWL_SETTINGS = """allow_private_hosts = true
+max_age = "3650d"
+timeout = "10s"
+retries = 0
+autothrottle = false
+workers = 1"""
+
 Body = Union[bytes, Iterable[bytes]]
 Answer = tuple[int, Mapping[str, str], Body]
 

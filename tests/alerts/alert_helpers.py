@@ -16,126 +16,82 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from alerts.payload import verify_signature
+from alerts.receiver import Answer, Delivery, WebhookReceiver
 from newswatch.config import Webhook
 from storage.db import open_database
 
 SECRET = "whsec-T0p-S3cret-9f1c2a7e"
 
 
-@dataclass
-class Received:
-    """One request the receiver got."""
-
-    delivery_id: str
-    event: str
-    attempt: str
-    timestamp: str
-    signature_ok: bool
-    body: bytes
-    headers: dict[str, str]
-    answered: int | None = None  # status sent back, None if no HTTP answer
+Received = Delivery  # one request the receiver got
 
 
 @dataclass
 class Receiver:
-    """A webhook receiver that verifies signatures and counts deliveries."""
+    """A webhook receiver that verifies signatures and counts deliveries (see :mod:`alerts.receiver`)."""
 
     secret: str = SECRET
     plan: collections.deque = field(default_factory=collections.deque)
     default: dict[str, Any] = field(default_factory=lambda: {"status": 200, "body": "thanks"})
-    requests: list[Received] = field(default_factory=list)
     accepted: collections.Counter = field(default_factory=collections.Counter)
-    lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
-    server: ThreadingHTTPServer | None = None
-    thread: threading.Thread | None = None
+    hook: WebhookReceiver | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hook"
+
+    @property
+    def requests(self) -> list[Received]:
+        return self.hook.deliveries if self.hook is not None else []
+
+    @property
+    def lock(self) -> threading.Lock:
+        assert self.hook is not None
+        return self.hook.lock
 
     def then(self, *behaviours: dict[str, Any]) -> "Receiver":
         """Answer the next requests with ``behaviours``, in order, then the default."""
         self.plan.extend(behaviours)
         return self
 
+    def _answer(self, record: Received) -> Answer:
+        with self.lock:
+            behaviour = self.plan.popleft() if self.plan else self.default
+        if not record.signature_ok:
+            behaviour = {"status": 401, "body": "bad signature"}
+        status = behaviour.get("status", 200)
+
+        def sent(delivery: Received) -> None:
+            if behaviour.get("stall") or 200 <= status < 300:
+                with self.lock:
+                    self.accepted[delivery.delivery_id] += 1
+
+        return Answer(
+            status=status, body=behaviour.get("body", ""),
+            headers={**behaviour.get("headers", {}), "Content-Type": "text/plain; charset=utf-8"},
+            delay=behaviour.get("delay", 0), drop=bool(behaviour.get("drop")),
+            garbage=b"\x00\x01 this is not HTTP \xff\r\n\r\n" if behaviour.get("garbage") else None,
+            stall=behaviour.get("stall", 0), sent=None if behaviour.get("garbage") else sent,
+        )
+
     def start(self) -> "Receiver":
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                record = Received(
-                    delivery_id=self.headers.get("X-Newswatch-Delivery", ""),
-                    event=self.headers.get("X-Newswatch-Event", ""),
-                    attempt=self.headers.get("X-Newswatch-Attempt", ""),
-                    timestamp=self.headers.get("X-Newswatch-Timestamp", ""),
-                    signature_ok=verify_signature(receiver.secret, body, self.headers.get("X-Newswatch-Signature")),
-                    body=body,
-                    headers=dict(self.headers.items()),
-                )
-                with receiver.lock:
-                    receiver.requests.append(record)
-                    behaviour = receiver.plan.popleft() if receiver.plan else receiver.default
-                if not record.signature_ok:
-                    behaviour = {"status": 401, "body": "bad signature"}
-                if behaviour.get("delay"):
-                    time.sleep(behaviour["delay"])
-                if behaviour.get("drop"):
-                    self.close_connection = True
-                    return
-                if behaviour.get("garbage"):
-                    self.wfile.write(b"\x00\x01 this is not HTTP \xff\r\n\r\n")
-                    self.wfile.flush()
-                    self.close_connection = True
-                    return
-                status = behaviour.get("status", 200)
-                answer = behaviour.get("body", "").encode("utf-8")
-                self.send_response(status)
-                for name, value in behaviour.get("headers", {}).items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "text/plain; charset=utf-8")
-                stall = behaviour.get("stall", 0)  # promise more body than is sent, then wait
-                self.send_header("Content-Length", str(len(answer) + (100 if stall else 0)))
-                self.end_headers()
-                self.wfile.write(answer)
-                self.wfile.flush()
-                record.answered = status
-                if stall:
-                    with receiver.lock:
-                        receiver.accepted[record.delivery_id] += 1
-                    time.sleep(stall)
-                    self.close_connection = True
-                    return
-                if 200 <= status < 300:
-                    with receiver.lock:
-                        receiver.accepted[record.delivery_id] += 1
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
+        previous = self.hook.deliveries if self.hook is not None else []
+        self.hook = WebhookReceiver(self.secret, port=self.port, responder=self._answer)
+        self.hook.deliveries = previous
+        self.hook.start()
+        self.port = self.hook.port
         return self
 
     def stop(self) -> None:
         """Stop listening: connections to the port are refused until :meth:`start`."""
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
+        if self.hook is not None:
+            self.hook.stop()
 
     def payloads(self) -> list[dict[str, Any]]:
         return [json.loads(r.body) for r in self.requests]

@@ -12,8 +12,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import html
 import json
 import os
@@ -25,11 +23,11 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from newswatch.localsite import LocalSite
+from alerts.receiver import Answer, Delivery as Received, WebhookReceiver
+from newswatch.localsite import LOCAL_CRAWL_SETTINGS, LocalSite
 
 REPO = Path(__file__).resolve().parents[2]
 SITE_DIR = REPO / "newswatch" / "demo" / "site"
@@ -106,66 +104,43 @@ class AckReceiver:
     bodies: list[bytes] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    server: ThreadingHTTPServer | None = None
+    server: WebhookReceiver | None = None
     port: int = 0
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hook"
 
+    def _answer(self, got: Received) -> Answer:
+        delivery, ok = got.delivery_id, got.signature_ok
+        with self.lock:
+            behaviour = self.plan.pop(0) if self.plan else {"status": 200}
+            self.bodies.append(got.body)
+            self.headers.append(got.headers)
+        if not ok:
+            behaviour = {"status": 401}
+        status = 0 if behaviour.get("garbage") else behaviour.get("status", 200)
+
+        def sent(_: Received) -> None:
+            with self.lock:
+                now = time.time()
+                self.requests.append((delivery, now, status, ok))
+                if 200 <= status < 300:
+                    self.acks[delivery].append(now)
+
+        return Answer(status, b"ok" if 200 <= status < 300 else b"no", behaviour.get("headers", {}),
+                      delay=behaviour.get("delay", 0), sent=sent,
+                      garbage=b"\x00\x01 garbage, not HTTP\r\n\r\n" if behaviour.get("garbage") else None)
+
     def start(self) -> AckReceiver:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802
-                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                expected = "sha256=" + hmac.new(receiver.secret.encode(), raw, hashlib.sha256).hexdigest()
-                ok = hmac.compare_digest(expected, self.headers.get("X-Newswatch-Signature", ""))
-                delivery = self.headers.get("X-Newswatch-Delivery", "")
-                with receiver.lock:
-                    behaviour = receiver.plan.pop(0) if receiver.plan else {"status": 200}
-                    receiver.bodies.append(raw)
-                    receiver.headers.append(dict(self.headers.items()))
-                if not ok:
-                    behaviour = {"status": 401}
-                if behaviour.get("delay"):
-                    time.sleep(behaviour["delay"])
-                if behaviour.get("garbage"):
-                    self.wfile.write(b"\x00\x01 garbage, not HTTP\r\n\r\n")
-                    self.close_connection = True
-                    with receiver.lock:
-                        receiver.requests.append((delivery, time.time(), 0, ok))
-                    return
-                status = behaviour.get("status", 200)
-                answer = b"ok" if 200 <= status < 300 else b"no"
-                self.send_response(status)
-                for name, value in behaviour.get("headers", {}).items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-                self.wfile.flush()
-                with receiver.lock:
-                    now = time.time()
-                    receiver.requests.append((delivery, now, status, ok))
-                    if 200 <= status < 300:
-                        receiver.acks[delivery].append(now)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        """Listen (again) on ``port``; see :mod:`alerts.receiver`."""
+        self.server = WebhookReceiver(self.secret, port=self.port, responder=self._answer).start()
+        self.port = self.server.port
         return self
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+            self.server.stop()
             self.server = None
 
     def acked(self) -> dict[str, list[float]]:
@@ -177,12 +152,7 @@ def write_config(path: Path, site: DrillSite, receiver: AckReceiver, interval: s
                  extra_webhook: str = "", service: str = 'host = "127.0.0.1"\nport = 0') -> Path:
     path.write_text(f"""
 [crawl]
-allow_private_hosts = true
-max_age = "3650d"
-timeout = "10s"
-retries = 0
-autothrottle = false
-workers = 1
+{LOCAL_CRAWL_SETTINGS}
 concurrency = 8
 concurrency_per_domain = 8
 interval = "{interval}"

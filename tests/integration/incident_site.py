@@ -15,15 +15,12 @@ follow-up from the first outlet in the afternoon adding a death toll.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import html
-import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from alerts.receiver import Answer, Delivery, WebhookReceiver, default_responder
 from newswatch.localsite import LocalSite
 
 OUTLETS = {
@@ -180,43 +177,26 @@ class SigningReceiver:
     secret: str
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    server: ThreadingHTTPServer | None = None
+    server: WebhookReceiver | None = None
 
     def url(self, path: str) -> str:
         assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+        return self.server.url_for(path)
+
+    def _record(self, got: Delivery) -> Answer:
+        payload = got.payload if isinstance(got.payload, dict) else {}
+        with self.lock:
+            self.received.append(Received(got.path, payload.get("event", ""), payload, got.signature_ok))
+        return default_responder(got)
 
     def start(self) -> "SigningReceiver":
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802
-                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                expected = "sha256=" + hmac.new(receiver.secret.encode(), raw, hashlib.sha256).hexdigest()
-                ok = hmac.compare_digest(expected, self.headers.get("X-Newswatch-Signature", ""))
-                payload = json.loads(raw or b"{}")
-                with receiver.lock:
-                    receiver.received.append(Received(self.path, payload.get("event", ""), payload, ok))
-                body = b"ok" if ok else b"bad signature"
-                self.send_response(200 if ok else 401)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        """Listen on an ephemeral port; see :mod:`alerts.receiver`."""
+        self.server = WebhookReceiver(self.secret, responder=self._record).start()
         return self
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+            self.server.stop()
 
     def at(self, path: str, event: str | None = None) -> list[Received]:
         with self.lock:

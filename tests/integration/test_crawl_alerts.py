@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from incident_site import OUTLETS, OutletsSite, SigningReceiver
+from newswatch.localsite import LOCAL_CRAWL_SETTINGS
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -30,12 +31,7 @@ def write_config(path: Path, site: OutletsSite, receiver: SigningReceiver) -> Pa
     )
     path.write_text(f"""
 [crawl]
-allow_private_hosts = true
-max_age = "3650d"
-timeout = "10s"
-retries = 0
-autothrottle = false
-workers = 1
+{LOCAL_CRAWL_SETTINGS}
 {sources}
 [[webhooks]]
 name = "analysts"

@@ -28,6 +28,7 @@ import pytest
 
 from alerts.payload import load_payload_schema
 from incident_site import OUTLETS, STORIES, OutletsSite, SigningReceiver
+from newswatch.localsite import LOCAL_CRAWL_SETTINGS
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -104,12 +105,7 @@ def write_config(path: Path, site: OutletsSite, receiver: SigningReceiver) -> Pa
     )
     path.write_text(f"""
 [crawl]
-allow_private_hosts = true
-max_age = "3650d"
-timeout = "10s"
-retries = 0
-autothrottle = false
-workers = 1
+{LOCAL_CRAWL_SETTINGS}
 interval = "1s"
 min_interval = "1s"
 max_interval = "2s"

@@ -12,8 +12,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import html
 import json
 import os
@@ -25,10 +23,10 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from alerts.receiver import Answer, Delivery as Received, WebhookReceiver as ReferenceReceiver
 from newswatch.localsite import LocalSite
 
 REPO = Path(__file__).resolve().parents[2]
@@ -104,57 +102,37 @@ class Delivery:
 
 @dataclass
 class WebhookReceiver:
-    """Verifies signatures; answers 503 (Retry-After) while ``refusing``, else 200."""
+    """Verifies signatures; answers 503 (Retry-After) while ``refusing``, else 200 (see :mod:`alerts.receiver`)."""
 
     secret: str = SECRET
     refusing: bool = False
     accepted: list[Delivery] = field(default_factory=list)
     refused: list[Delivery] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    server: ThreadingHTTPServer | None = None
+    server: ReferenceReceiver | None = None
 
     @property
     def url(self) -> str:
         assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        return self.server.url
+
+    def _answer(self, got: Received) -> Answer:
+        payload = got.payload if isinstance(got.payload, dict) else {}
+        record = Delivery(payload.get("delivery_id", ""), payload.get("report_id", ""),
+                          (payload.get("article") or {}).get("url", ""), got.signature_ok, time.monotonic())
+        with self.lock:
+            refusing = self.refusing
+            (self.refused if refusing or not got.signature_ok else self.accepted).append(record)
+        status = 401 if not got.signature_ok else 503 if refusing else 200
+        return Answer(status, b"no" if status != 200 else b"ok", {"Retry-After": "1"} if status == 503 else {})
 
     def start(self) -> "WebhookReceiver":
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802
-                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                expected = "sha256=" + hmac.new(receiver.secret.encode(), raw, hashlib.sha256).hexdigest()
-                ok = hmac.compare_digest(expected, self.headers.get("X-Newswatch-Signature", ""))
-                payload = json.loads(raw or b"{}")
-                record = Delivery(payload.get("delivery_id", ""), payload.get("report_id", ""),
-                                  (payload.get("article") or {}).get("url", ""), ok, time.monotonic())
-                with receiver.lock:
-                    refusing = receiver.refusing
-                    (receiver.refused if refusing or not ok else receiver.accepted).append(record)
-                status = 401 if not ok else 503 if refusing else 200
-                body = b"no" if status != 200 else b"ok"
-                self.send_response(status)
-                if status == 503:
-                    self.send_header("Retry-After", "1")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = ReferenceReceiver(self.secret, responder=self._answer).start()
         return self
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+            self.server.stop()
 
     def urls(self) -> list[str]:
         with self.lock:
