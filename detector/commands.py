@@ -11,7 +11,8 @@ import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import IO, Iterator
+from collections.abc import Callable
+from typing import IO, Any, Iterator
 
 import click
 
@@ -51,8 +52,13 @@ def classify_record(detector: Detector, record: dict) -> dict:
     }
 
 
-def read_records(stream: IO[str]) -> Iterator[tuple[int, dict | None, str | None]]:
-    """Yield ``(line_number, record, error)`` for each non-blank input line."""
+def read_json_lines(
+    stream: IO[str], check: Callable[[Any], str | None]
+) -> Iterator[tuple[int, dict | None, str | None]]:
+    """Yield ``(line_number, record, error)`` for each non-blank input line.
+
+    ``check(record)`` returns why a parsed line is unusable, or None.
+    """
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
@@ -61,14 +67,31 @@ def read_records(stream: IO[str]) -> Iterator[tuple[int, dict | None, str | None
         except json.JSONDecodeError as exc:
             yield number, None, f"invalid JSON ({exc.msg})"
             continue
-        if not isinstance(record, dict):
-            yield number, None, "not a JSON object"
-        elif "id" not in record or record["id"] is None:
-            yield number, None, "missing 'id'"
-        elif not isinstance(record.get("text"), str):
-            yield number, None, "missing 'text'"
-        else:
-            yield number, record, None
+        error = check(record)
+        yield (number, None, error) if error else (number, record, None)
+
+
+def check_article(record: Any) -> str | None:
+    """Why ``record`` is not an article to classify (``id`` and ``text`` needed), or None."""
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    if "id" not in record or record["id"] is None:
+        return "missing 'id'"
+    if not isinstance(record.get("text"), str):
+        return "missing 'text'"
+    return None
+
+
+def check_prediction(record: Any) -> str | None:
+    """Why ``record`` is not a prediction (only ``id`` needed), or None."""
+    if not isinstance(record, dict) or "id" not in record:
+        return "not a JSON object with an 'id'"
+    return None
+
+
+def read_records(stream: IO[str]) -> Iterator[tuple[int, dict | None, str | None]]:
+    """Yield ``(line_number, record, error)`` for each non-blank article line."""
+    return read_json_lines(stream, check_article)
 
 
 def _open_input(path: str) -> IO[str]:
@@ -223,15 +246,4 @@ def eval_command(labels_path: str, predictions_path: str | None, as_json: bool) 
 
 def read_records_any(stream: IO[str]) -> Iterator[tuple[int, dict | None, str | None]]:
     """Like :func:`read_records` but only requires an ``id`` (prediction files)."""
-    for number, line in enumerate(stream, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, None, f"invalid JSON ({exc.msg})"
-            continue
-        if not isinstance(record, dict) or "id" not in record:
-            yield number, None, "not a JSON object with an 'id'"
-        else:
-            yield number, record, None
+    return read_json_lines(stream, check_prediction)
