@@ -47,30 +47,50 @@ DELIVERY_COUNTERS = {
 }
 
 
-class DeliveryCollector:
-    """Expose the delivery worker's own counters as Prometheus counters.
+class CountersCollector:
+    """Expose plain integer counters, read at each scrape, as Prometheus counters.
 
     ``read_counters`` returns a mapping such as ``{"delivered": 3, "failed":
-    1, "dead": 0}``; it is called at each scrape, so the worker keeps plain
-    integers and knows nothing of Prometheus.
+    1, "dead": 0}``; ``names`` maps each key to its metric name and help.
+    The component keeping the counters knows nothing of Prometheus, and a
+    failure to read them must not break ``/metrics``.
     """
 
-    def __init__(self, read_counters: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, read_counters: Callable[[], dict[str, Any]], names: dict[str, tuple[str, str]],
+                 what: str) -> None:
         self.read_counters = read_counters
+        self.names = names
+        self.what = what
 
     def describe(self) -> Iterable[Any]:
         return []
 
-    def collect(self) -> Iterable[Any]:
+    def read(self) -> dict[str, Any]:
         try:
-            counters = dict(self.read_counters() or {})
-        except Exception:  # a broken worker must not break /metrics
-            LOGGER.exception("cannot read delivery counters")
-            counters = {}
-        for key, (name, doc) in DELIVERY_COUNTERS.items():
+            return dict(self.read_counters() or {})
+        except Exception:  # a broken component must not break /metrics
+            LOGGER.exception("cannot read %s counters", self.what)
+            return {}
+
+    def collect(self) -> Iterable[Any]:
+        yield from self.collect_counters(self.read())
+
+    def collect_counters(self, counters: dict[str, Any]) -> Iterable[Any]:
+        for key, (name, doc) in self.names.items():
             family = CounterMetricFamily(name, doc)
             family.add_metric([], float(counters.get(key, 0) or 0))
             yield family
+
+
+class DeliveryCollector(CountersCollector):
+    """The delivery worker's counters, and the outbox's pending gauge when it reports one."""
+
+    def __init__(self, read_counters: Callable[[], dict[str, Any]]) -> None:
+        super().__init__(read_counters, DELIVERY_COUNTERS, "delivery")
+
+    def collect(self) -> Iterable[Any]:
+        counters = self.read()
+        yield from self.collect_counters(counters)
         pending = counters.get("pending")
         if pending is not None:
             gauge = GaugeMetricFamily("newswatch_alerts_pending", "Alerts waiting in the outbox.")
@@ -90,25 +110,11 @@ PIPELINE_COUNTERS = {
 }
 
 
-class PipelineCollector:
-    """Expose the incident pipeline's counters (kept by the crawler's hook) as Prometheus counters."""
+class PipelineCollector(CountersCollector):
+    """The incident pipeline's counters (kept by the crawler's hook)."""
 
     def __init__(self, read_counters: Callable[[], dict[str, Any]]) -> None:
-        self.read_counters = read_counters
-
-    def describe(self) -> Iterable[Any]:
-        return []
-
-    def collect(self) -> Iterable[Any]:
-        try:
-            counters = dict(self.read_counters() or {})
-        except Exception:  # a broken hook must not break /metrics
-            LOGGER.exception("cannot read incident counters")
-            counters = {}
-        for key, (name, doc) in PIPELINE_COUNTERS.items():
-            family = CounterMetricFamily(name, doc)
-            family.add_metric([], float(counters.get(key, 0) or 0))
-            yield family
+        super().__init__(read_counters, PIPELINE_COUNTERS, "incident")
 
 
 class Metrics:
