@@ -360,7 +360,7 @@ class Daemon:
             raise
         except Exception as exc:  # a failing crawl is logged and recorded; the loop goes on
             crashed = exc
-            outcome = PollOutcome(errors=1, error_messages=[f"{type(exc).__name__}: {exc}"])
+            outcome = PollOutcome.failure(name, f"{type(exc).__name__}: {exc}")
         finally:
             state.running = False
         elapsed = time.monotonic() - started

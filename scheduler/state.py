@@ -20,29 +20,39 @@ import functools
 import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from crawler.results import SourceResult
 from scheduler import policy
 from scheduler.policy import Bounds
 
 
 @dataclass
-class PollOutcome:
-    """What one poll of one source produced, read from the crawl result."""
+class PollOutcome(SourceResult):
+    """What one poll of one source produced: the crawler's :class:`SourceResult`, read for scheduling."""
 
-    found: int = 0
-    new: int = 0
-    stored: int = 0
-    duplicates: int = 0
-    errors: int = 0
-    flagged: int = 0
-    seen_ratio: float | None = None
-    ttl_hint: float | None = None
-    error_messages: list[str] = field(default_factory=list)
-    status: str = "ok"  # the crawler's own verdict: ok | failed
+    @classmethod
+    def from_result(cls, result: SourceResult, crawl_errors: list[str] | tuple[str, ...] = ()) -> PollOutcome:
+        """Return the outcome of ``result``; crawl-wide errors fail a source that got nothing."""
+        outcome = cls(**{f.name: getattr(result, f.name) for f in fields(SourceResult)})
+        outcome.error_messages = [str(m) for m in outcome.error_messages]
+        if crawl_errors and outcome.found == 0 and outcome.stored == 0:
+            outcome.error_messages += [str(e) for e in crawl_errors]
+            outcome.status = "failed"
+        return outcome
+
+    @classmethod
+    def failure(cls, source: str, message: str) -> PollOutcome:
+        """Return the outcome of a poll that produced no result at all."""
+        return cls(source, errors=1, error_messages=[message], status="failed")
+
+    @property
+    def seen_ratio(self) -> float | None:
+        """The share of listed items already stored; ``None`` when nothing was listed."""
+        return self.items_seen_ratio if self.found else None
 
     @property
     def failed(self) -> bool:
@@ -53,7 +63,7 @@ class PollOutcome:
     @property
     def error_text(self) -> str:
         if self.error_messages:
-            return "; ".join(str(m) for m in self.error_messages[:3])
+            return "; ".join(self.error_messages[:3])
         return f"{self.errors} error(s), nothing found" if self.errors else ""
 
 
@@ -105,8 +115,8 @@ class SourceState:
         self.polls += 1
         self.last_poll = self.last_success = now
         self.failures = 0
-        if outcome.ttl_hint:
-            self.ttl_hint = outcome.ttl_hint
+        if outcome.ttl_s:
+            self.ttl_hint = outcome.ttl_s
         if outcome.new > 0 or outcome.stored > 0:
             self.last_new_item = now
         if outcome.error_messages:  # partial errors: kept as the last error, not a failure

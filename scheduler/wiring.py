@@ -10,7 +10,7 @@
   transaction that queued alerts has committed.
 * :func:`create_delivery_worker` builds the :class:`alerts.delivery.DeliveryWorker`.
 * :func:`read_outcome` reads one source's :class:`~scheduler.state.PollOutcome`
-  out of a ``CrawlResult``.
+  out of a :class:`~crawler.results.CrawlResult`.
 * :func:`read_delivery_counters` reads the worker's counters for ``/metrics``.
 
 Imports of Scrapy and of the alerts package happen inside the functions, so
@@ -23,73 +23,24 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from crawler.results import CrawlResult
 from scheduler.state import PollOutcome
 
 LOGGER = logging.getLogger(__name__)
 
 
-def _first(obj: Any, names: tuple[str, ...], default: Any = None) -> Any:
-    """Return the first attribute (or mapping key) of ``obj`` that is set."""
-    for name in names:
-        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-        if value is not None:
-            return value
-    return default
+def read_outcome(result: CrawlResult, source_name: str) -> PollOutcome:
+    """Return the :class:`PollOutcome` of ``source_name`` in a :class:`CrawlResult`.
 
-
-def read_outcome(result: Any, source_name: str) -> PollOutcome:
-    """Return the :class:`PollOutcome` of ``source_name`` in a crawl result.
-
-    Accepts a ``CrawlResult`` (per-source results in ``sources``, a dict by
-    name or a list) or a single ``SourceResult``. A result that does not
-    mention the source counts as a failed poll; so does a source that got
-    nothing while the crawl as a whole reported errors (``CrawlResult.errors``).
+    A result that does not mention the source counts as a failed poll; so
+    does a source that got nothing while the crawl as a whole reported
+    errors (``CrawlResult.errors``).
     """
-    per_source = _first(result, ("sources", "results", "per_source"))
-    item: Any = None
-    if isinstance(per_source, dict):
-        item = per_source.get(source_name)
-    elif per_source is not None:
-        for candidate in per_source:
-            if _first(candidate, ("source", "name", "source_name")) == source_name:
-                item = candidate
-                break
-    elif _first(result, ("source", "name", "source_name")) == source_name:
-        item = result
-    crawl_errors = _first(result, ("errors",), []) if per_source is not None else []
-    crawl_errors = [str(e) for e in crawl_errors] if isinstance(crawl_errors, (list, tuple)) else []
+    item = result.sources.get(source_name)
     if item is None:
-        return PollOutcome(errors=1, error_messages=crawl_errors or [f"crawl returned no result for {source_name}"],
-                           status="failed")
-    messages = [str(m) for m in (_first(item, ("error_messages", "messages"), []) or [])]
-    errors = _first(item, ("errors",), 0)
-    if isinstance(errors, (list, tuple)):
-        messages = messages or [str(e) for e in errors]
-        errors = len(errors)
-    found = int(_first(item, ("found",), 0) or 0)
-    new = int(_first(item, ("new",), 0) or 0)
-    stored = int(_first(item, ("stored",), 0) or 0)
-    status = str(_first(item, ("status",), "ok"))
-    if crawl_errors and found == 0 and stored == 0:
-        messages = messages + crawl_errors
-        status = "failed"
-    ratio = _first(item, ("items_seen_ratio", "seen_ratio"))
-    if ratio is None and found:
-        ratio = max(found - new, 0) / found
-    if not found:
-        ratio = None  # nothing listed: "nothing new", whatever the ratio says
-    return PollOutcome(
-        found=found,
-        new=new,
-        stored=stored,
-        duplicates=int(_first(item, ("duplicates",), 0) or 0),
-        errors=int(errors or 0),
-        flagged=int(_first(item, ("flagged",), 0) or 0),
-        seen_ratio=float(ratio) if ratio is not None else None,
-        ttl_hint=_first(item, ("ttl_s", "ttl_hint", "ttl_hint_s", "ttl")),
-        error_messages=messages,
-        status=status,
-    )
+        return PollOutcome.failure(source_name, "; ".join(map(str, result.errors))
+                                   or f"crawl returned no result for {source_name}")
+    return PollOutcome.from_result(item, result.errors)
 
 
 def make_alert_hook(webhooks: Any, **grouper_options: Any) -> Any:

@@ -10,40 +10,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from crawler.results import CrawlResult, SourceResult
 from newswatch.config import Config, CrawlSettings, ServiceSettings, Source, Webhook
 
 
-@dataclass
-class StubSourceResult:
-    source: str
-    found: int = 0
-    new: int = 0
-    stored: int = 0
-    duplicates: int = 0
-    errors: int = 0
-    flagged: int = 0
-    items_seen_ratio: float | None = None
-    error_messages: list[str] = field(default_factory=list)
-    ttl_hint: float | None = None
-
-
-@dataclass
-class StubCrawlResult:
-    sources: list[StubSourceResult]
-
-
-Behaviour = Callable[[int], StubSourceResult | Exception]
+Behaviour = Callable[[int], SourceResult | Exception]
 
 
 def all_new(name: str, n: int = 5) -> Behaviour:
-    return lambda i: StubSourceResult(name, found=n, new=n, stored=n, items_seen_ratio=0.0)
+    return lambda i: SourceResult(name, found=n, new=n, stored=n, items_seen_ratio=0.0)
 
 
 def all_seen(name: str, n: int = 5) -> Behaviour:
-    return lambda i: StubSourceResult(name, found=n, new=0, stored=0, duplicates=n, items_seen_ratio=1.0)
+    return lambda i: SourceResult(name, found=n, new=0, stored=0, duplicates=n, items_seen_ratio=1.0)
 
 
 def always_raises(message: str = "feed unreachable") -> Behaviour:
@@ -65,7 +46,7 @@ class StubCrawlService:
     def polls(self, name: str) -> list[float]:
         return [t for n, t in self.calls if n == name]
 
-    async def crawl(self, sources=None, progress=None) -> StubCrawlResult:
+    async def crawl(self, sources=None, progress=None) -> CrawlResult:
         results = []
         for source in sources or []:
             index = len(self.polls(source.name))
@@ -81,7 +62,7 @@ class StubCrawlService:
             if isinstance(outcome, Exception):
                 raise outcome
             results.append(outcome)
-        return StubCrawlResult(results)
+        return CrawlResult({result.source: result for result in results})
 
     async def close(self) -> None:
         self.closed = True

@@ -8,12 +8,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from crawler.results import CrawlResult, SourceResult
 from scheduler.daemon import Daemon
 from scheduler.wiring import read_outcome
 from scheduler_helpers import (
-    StubCrawlResult,
     StubCrawlService,
-    StubSourceResult,
     all_new,
     all_seen,
     always_raises,
@@ -62,7 +61,7 @@ def test_failing_source_backs_off_while_another_keeps_being_polled(db_path):
 
 def test_a_failure_that_returns_errors_counts_like_an_exception(db_path):
     src = make_source("s", interval=0.2, min_interval=0.2, max_interval=1.0)
-    failing = lambda i: StubSourceResult("s", errors=1, error_messages=["feed: HTTP 503"])  # noqa: E731
+    failing = lambda i: SourceResult("s", errors=1, error_messages=["feed: HTTP 503"])  # noqa: E731
     service = StubCrawlService({"s": failing})
     daemon = daemon_with(make_config(src), db_path, service)
     asyncio.run(run_for(daemon, 0.8))
@@ -73,7 +72,7 @@ def test_a_failure_that_returns_errors_counts_like_an_exception(db_path):
 
 def test_success_after_failures_resets_the_count(db_path):
     src = make_source("s", interval=0.1, min_interval=0.1, max_interval=0.4)
-    flaky = lambda i: RuntimeError("boom") if i < 2 else StubSourceResult("s", found=3, new=1, stored=1)  # noqa: E731
+    flaky = lambda i: RuntimeError("boom") if i < 2 else SourceResult("s", found=3, new=1, stored=1, items_seen_ratio=2 / 3)  # noqa: E731
     service = StubCrawlService({"s": flaky})
     daemon = daemon_with(make_config(src), db_path, service)
 
@@ -145,7 +144,7 @@ def test_restart_after_next_poll_passed_polls_soon(db_path):
 
 def test_feed_ttl_hint_slows_polling(db_path):
     src = make_source("s", interval=0.1, min_interval=0.1, max_interval=30)
-    hinted = lambda i: StubSourceResult("s", found=5, new=5, stored=5, items_seen_ratio=0.0, ttl_hint=20)  # noqa: E731
+    hinted = lambda i: SourceResult("s", found=5, new=5, stored=5, items_seen_ratio=0.0, ttl_s=20)  # noqa: E731
     service = StubCrawlService({"s": hinted})
     daemon = daemon_with(make_config(src), db_path, service)
     asyncio.run(run_for(daemon, 1.0))
@@ -270,7 +269,7 @@ def test_new_items_notify_the_delivery_worker(db_path):
     from scheduler_helpers import StubDeliveryWorker
 
     src = make_source("s", interval=0.2, min_interval=0.2, max_interval=1)
-    flagged = lambda i: StubSourceResult("s", found=2, new=2, stored=2, flagged=1)  # noqa: E731
+    flagged = lambda i: SourceResult("s", found=2, new=2, stored=2, flagged=1)  # noqa: E731
     worker = StubDeliveryWorker()
     daemon = daemon_with(make_config(src), db_path, StubCrawlService({"s": flagged}), worker=worker)
     asyncio.run(run_for(daemon, 0.5))
@@ -290,13 +289,22 @@ def test_silent_source_is_flagged_in_metrics(db_path):
     assert daemon.metrics.silent_sources._value.get() == 1
 
 
-def test_read_outcome_accepts_lists_dicts_and_missing_sources():
-    r = StubSourceResult("a", found=10, new=4, stored=4)
-    assert read_outcome(StubCrawlResult([r]), "a").seen_ratio == pytest.approx(0.6)
-    assert read_outcome({"sources": {"a": r}}, "a").stored == 4
-    assert read_outcome(r, "a").found == 10
-    missing = read_outcome(StubCrawlResult([]), "a")
-    assert missing.failed
+def test_read_outcome_reads_the_source_and_fails_a_missing_one():
+    r = SourceResult("a", found=10, new=4, stored=4, items_seen_ratio=0.6, ttl_s=300)
+    outcome = read_outcome(CrawlResult({"a": r}), "a")
+    assert (outcome.found, outcome.stored, outcome.seen_ratio, outcome.ttl_s) == (10, 4, 0.6, 300)
+    assert not outcome.failed
+    missing = read_outcome(CrawlResult({}, errors=["reactor stopped"]), "a")
+    assert missing.failed and missing.error_text == "reactor stopped"
+    assert read_outcome(CrawlResult({}), "a").error_text == "crawl returned no result for a"
+
+
+def test_crawl_wide_errors_fail_a_source_that_got_nothing():
+    empty = SourceResult("a", found=0)
+    outcome = read_outcome(CrawlResult({"a": empty}, errors=["spider crashed"]), "a")
+    assert outcome.failed and outcome.seen_ratio is None and "spider crashed" in outcome.error_text
+    busy = SourceResult("a", found=3, new=3, stored=3, items_seen_ratio=0.0)
+    assert not read_outcome(CrawlResult({"a": busy}, errors=["spider crashed"]), "a").failed
 
 
 def test_daemon_constructor_matches_the_documented_signature(db_path):
