@@ -23,31 +23,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from drill_helpers import ATTACKS, SECRET, AckReceiver, Daemon, DrillSite, write_config
+from daemonkit import ATTACKS, REPO, DaemonProcess, DemoFeedSite, query, wait_for
+from drill_helpers import SECRET, AckReceiver, write_config
 
 pytestmark = pytest.mark.timeout(180)
-REPO = Path(__file__).resolve().parents[2]
-
-
-def read(db, sql, *args):
-    conn = sqlite3.connect(str(db), timeout=30)
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
-
-
-def wait(predicate, timeout, what, daemon=None):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if daemon is not None and daemon.proc.poll() is not None:
-            raise AssertionError(f"daemon exited waiting for {what}:\n{daemon.tail()}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}" + (f":\n{daemon.tail()}" if daemon else ""))
-        time.sleep(0.1)
 
 
 def listening_addresses(pid: int) -> set[str]:
@@ -72,7 +51,7 @@ def listening_addresses(pid: int) -> set[str]:
 
 
 def test_daemon_waits_out_a_refusing_receiver_and_never_shows_the_secret(tmp_path):
-    site = DrillSite().start()
+    site = DemoFeedSite("Drill").start()
     receiver = AckReceiver()
     receiver.plan = [{"status": 503, "headers": {"Retry-After": "1"}}] * 4
     receiver.start()
@@ -81,10 +60,10 @@ def test_daemon_waits_out_a_refusing_receiver_and_never_shows_the_secret(tmp_pat
     config = write_config(tmp_path / "c.toml", site, receiver, extra_webhook="max_attempts = 6",
                           service="port = 0")
     site.publish_variant(0, ATTACKS[0])
-    daemon = Daemon(config, db, tmp_path / "daemon.log")
+    daemon = DaemonProcess(config, db, tmp_path / "daemon.log")
     outputs = []
     try:
-        listening = wait(lambda: daemon.events("health.listening"), 60, "the health endpoint", daemon)[0]
+        listening = wait_for(lambda: daemon.events("health.listening"), 60, "the health endpoint", daemon)[0]
         assert listening["host"] == "127.0.0.1"
         port = int(listening["port"])
         assert listening_addresses(daemon.proc.pid) == {"0100007F"}, "the daemon listens beyond 127.0.0.1"
@@ -94,13 +73,13 @@ def test_daemon_waits_out_a_refusing_receiver_and_never_shows_the_secret(tmp_pat
         def delivered():
             if not db.exists():
                 return False
-            rows = read(db, "select state, attempts from alerts")
+            rows = query(db, "select state, attempts from alerts")
             dead_early.extend(r for r in rows if r[0] == "dead" and r[1] < 6)
             return rows and all(r[0] == "delivered" for r in rows)
 
-        wait(delivered, 90, "the alert delivered after the refusals", daemon)
+        wait_for(delivered, 90, "the alert delivered after the refusals", daemon)
         assert not dead_early, dead_early
-        rows = read(db, "select state, attempts, last_error from alerts")
+        rows = query(db, "select state, attempts, last_error from alerts")
         assert any(attempts >= 5 for _, attempts, _ in rows), rows  # it waited through the four 503s
 
         for path in ("/healthz", "/metrics", "/status"):
@@ -120,7 +99,7 @@ def test_daemon_waits_out_a_refusing_receiver_and_never_shows_the_secret(tmp_pat
         site.stop()
         receiver.stop()
 
-    assert len(receiver.acked()) == len(read(db, "select id from alerts")) >= 1
+    assert len(receiver.acked()) == len(query(db, "select id from alerts")) >= 1
     log = daemon.log_path.read_text(encoding="utf-8", errors="replace")
     assert "503" in log or "Service Unavailable" in log or "retry" in log.lower()  # the refusals were logged
     dump = "\n".join(sqlite3.connect(str(db)).iterdump())
@@ -160,7 +139,7 @@ def test_delivery_waits_through_down_slow_garbage_and_errors_until_the_last_atte
         deadline = time.monotonic() + 60
         restarted = False
         while time.monotonic() < deadline:
-            state, attempts, error = read(db_path, "select state, attempts, last_error from alerts")[0]
+            state, attempts, error = query(db_path, "select state, attempts, last_error from alerts")[0]
             row = (state, attempts)
             states.append(row)
             if error and not restarted:  # the first attempt failed on the closed port
@@ -178,7 +157,7 @@ def test_delivery_waits_through_down_slow_garbage_and_errors_until_the_last_atte
     finally:
         receiver.stop()
         worker.close()
-    final = read(db_path, "select state, attempts from alerts")[0]
+    final = query(db_path, "select state, attempts from alerts")[0]
     assert final == ("delivered", 6), (final, states[-5:])
     assert all(state == "pending" for state, _ in states[:-1]), states
     assert len(receiver.bodies) == 5  # the first attempt found no one listening

@@ -17,11 +17,11 @@ again; a last daemon then runs until every alert is delivered. Throughout:
 from __future__ import annotations
 
 import random
-import sqlite3
 import time
 
 import pytest
-from drill_helpers import ATTACKS, QUIET, AckReceiver, Daemon, DrillSite, write_config
+from daemonkit import ATTACKS, QUIET, DaemonProcess, DemoFeedSite, query
+from drill_helpers import AckReceiver, write_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -29,28 +29,20 @@ KILLS = 20
 SEED = 20240516
 
 
-def read(db, sql, *args):
-    conn = sqlite3.connect(str(db), timeout=30)
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
-
-
 def snapshot(db) -> dict[str, set]:
     if not db.exists():
         return {"articles": set(), "reports": set(), "alerts": set(), "delivered": set()}
     return {
-        "articles": {r[0] for r in read(db, "select url from articles")},
-        "reports": {r[0] for r in read(db, "select article_id from reports")},
-        "alerts": {r[0] for r in read(db, "select delivery_id from alerts")},
-        "delivered": {r[0] for r in read(db, "select delivery_id from alerts where state = 'delivered'")},
+        "articles": {r[0] for r in query(db, "select url from articles")},
+        "reports": {r[0] for r in query(db, "select article_id from reports")},
+        "alerts": {r[0] for r in query(db, "select delivery_id from alerts")},
+        "delivered": {r[0] for r in query(db, "select delivery_id from alerts where state = 'delivered'")},
     }
 
 
 def test_kill_9_twenty_times_loses_nothing(tmp_path):
     rng = random.Random(SEED)
-    site = DrillSite().start()
+    site = DemoFeedSite("Drill").start()
     receiver = AckReceiver().start()
     db = tmp_path / "drill.db"
     config = write_config(tmp_path / "drill.toml", site, receiver)
@@ -67,22 +59,22 @@ def test_kill_9_twenty_times_loses_nothing(tmp_path):
                 pool = ATTACKS if published % 2 == 0 else QUIET
                 site.publish_variant(published, pool[published % len(pool)])
                 published += 1
-            daemon = Daemon(config, db, tmp_path / f"daemon-{round_}.log")
+            daemon = DaemonProcess(config, db, tmp_path / f"daemon-{round_}.log")
             delay = rng.uniform(0.3, 5.0)
             delays.append(delay)
             time.sleep(delay)
             before = snapshot(db)
             daemon.kill()
             kills.append(time.time())
-            assert read(db, "pragma integrity_check") == [("ok",)], f"corrupt after kill {round_}"
+            assert query(db, "pragma integrity_check") == [("ok",)], f"corrupt after kill {round_}"
             for key in seen:
                 seen[key] |= before[key]
 
-        final = Daemon(config, db, tmp_path / "final.log")
+        final = DaemonProcess(config, db, tmp_path / "final.log")
         deadline = time.monotonic() + 120
         while True:
             now = snapshot(db)
-            pending = read(db, "select count(*) from alerts where state != 'delivered'")[0][0] if db.exists() else 1
+            pending = query(db, "select count(*) from alerts where state != 'delivered'")[0][0] if db.exists() else 1
             if len(now["articles"]) >= published and pending == 0 and len(final.events("poll.finished")) >= 2:
                 break
             assert final.proc.poll() is None, f"final daemon exited:\n{final.tail()}"
@@ -96,19 +88,19 @@ def test_kill_9_twenty_times_loses_nothing(tmp_path):
         receiver.stop()
 
     end = snapshot(db)
-    assert read(db, "pragma integrity_check") == [("ok",)]
+    assert query(db, "pragma integrity_check") == [("ok",)]
     # nothing committed was lost
     assert seen["articles"] <= end["articles"], seen["articles"] - end["articles"]
     assert seen["reports"] <= end["reports"], seen["reports"] - end["reports"]
     assert seen["alerts"] <= end["alerts"], seen["alerts"] - end["alerts"]
     # every published item stored exactly once
-    urls = [r[0] for r in read(db, "select url from articles")]
+    urls = [r[0] for r in query(db, "select url from articles")]
     assert len(urls) == len(set(urls)) == published
-    flagged = read(db, "select count(*) from reports")[0][0]
+    flagged = query(db, "select count(*) from reports")[0][0]
     skipped = "detection skipped" in (tmp_path / "final.log").read_text(errors="replace")
     assert flagged >= 1, "no report flagged" + (": the detector is not available (see 'detection skipped' in the "
                                                 "daemon log)" if skipped else "")
-    assert read(db, "select count(*) from crawl_runs where status = 'running'") == [(0,)]
+    assert query(db, "select count(*) from crawl_runs where status = 'running'") == [(0,)]
 
     # every alert reached the receiver, signed
     acked = receiver.acked()
@@ -116,7 +108,7 @@ def test_kill_9_twenty_times_loses_nothing(tmp_path):
     missing = end["alerts"] - set(acked)
     assert not missing, f"{len(missing)} alerts never acknowledged"
     assert all(ok for _, _, _, ok in receiver.requests)
-    assert read(db, "select count(*) from alerts where state = 'dead'") == [(0,)]
+    assert query(db, "select count(*) from alerts where state = 'dead'") == [(0,)]
 
     # re-sends of an acknowledged alert only across a kill (the at-least-once window)
     window_resends = 0

@@ -13,90 +13,21 @@ nothing; ``newswatch incidents --json`` shows one incident with three sources.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import sqlite3
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import pytest
 
 from alerts.payload import load_payload_schema
+from daemonkit import REPO, DaemonProcess, query, wait_for
 from incident_site import OUTLETS, STORIES, OutletsSite, SigningReceiver
 from newswatch.localsite import LOCAL_CRAWL_SETTINGS
 
 pytestmark = pytest.mark.timeout(180)
 
-REPO = Path(__file__).resolve().parents[2]
 SECRET = "incident-e2e-whsec-7c2a"
-
-
-class Daemon:
-    """``newswatch run`` in a subprocess, with its JSON log lines."""
-
-    def __init__(self, config: Path, db: Path, log: Path) -> None:
-        self.log_path = log
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "newswatch.cli", "run", "--config", str(config), "--db", str(db)],
-            cwd=str(REPO), env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            stdout=subprocess.DEVNULL, stderr=open(log, "w"),
-        )
-
-    def lines(self) -> list[str]:
-        return self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
-
-    def events(self, name: str) -> list[dict[str, Any]]:
-        found = []
-        for line in self.lines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if record.get("event") == name:
-                found.append(record)
-        return found
-
-    def tail(self, count: int = 40) -> str:
-        return "\n".join(self.lines()[-count:])
-
-    def metrics(self) -> str:
-        port = self.events("health.listening")[0]["port"]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
-            return response.read().decode()
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(60)
-
-
-def wait_for(predicate: Any, timeout: float, what: str, daemon: Daemon) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if daemon.proc.poll() is not None:
-            raise AssertionError(f"daemon exited ({daemon.proc.returncode}) waiting for {what}:\n{daemon.tail()}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}:\n{daemon.tail()}")
-        time.sleep(0.1)
-
-
-def query(db: Path, sql: str, *args: Any) -> list[tuple]:
-    if not db.exists():
-        return []
-    conn = sqlite3.connect(db, timeout=30)
-    try:
-        return conn.execute(sql, args).fetchall()
-    except sqlite3.OperationalError:  # tables not created yet
-        return []
-    finally:
-        conn.close()
 
 
 def write_config(path: Path, site: OutletsSite, receiver: SigningReceiver) -> Path:
@@ -155,7 +86,7 @@ def receiver():
     receiver.stop()
 
 
-def polls_since(daemon: Daemon, count: int) -> int:
+def polls_since(daemon: DaemonProcess, count: int) -> int:
     return len(daemon.events("poll.finished")) - count
 
 
@@ -164,9 +95,9 @@ def test_three_outlets_one_attack_make_one_incident_alert(tmp_path: Path, site: 
     db = tmp_path / "news.db"
     config = write_config(tmp_path / "newswatch.toml", site, receiver)
     site.publish("first", "arabic", "third")
-    daemon = Daemon(config, db, tmp_path / "daemon.log")
+    daemon = DaemonProcess(config, db, tmp_path / "daemon.log")
     try:
-        wait_for(lambda: query(db, "select count(*) from event_articles") == [(3,)], 90,
+        wait_for(lambda: query(db, "select count(*) from event_articles", before_schema=[]) == [(3,)], 90,
                  "the three reports grouped", daemon)
         wait_for(lambda: receiver.at("/incidents", "incident.created"), 30, "the incident alert", daemon)
         wait_for(lambda: len(receiver.at("/reports")) >= 3, 30, "the three report alerts", daemon)
@@ -175,17 +106,15 @@ def test_three_outlets_one_attack_make_one_incident_alert(tmp_path: Path, site: 
         wait_for(lambda: polls_since(daemon, before) >= 6, 30, "more polls", daemon)
 
         site.publish("followup")
-        wait_for(lambda: query(db, "select killed_max from events") == [(2,)], 60, "the follow-up's toll", daemon)
+        wait_for(lambda: query(db, "select killed_max from events", before_schema=[]) == [(2,)], 60, "the follow-up's toll", daemon)
         wait_for(lambda: receiver.at("/incidents", "incident.updated"), 30, "the update alert", daemon)
         wait_for(lambda: len(receiver.at("/reports")) >= 4, 30, "the fourth report alert", daemon)
         before = len(daemon.events("poll.finished"))
         wait_for(lambda: polls_since(daemon, before) >= 6, 30, "more polls after the follow-up", daemon)
-        metrics = daemon.metrics()
-        assert daemon.stop() == 0
+        metrics = daemon.get("/metrics")[1]
+        assert daemon.terminate() == 0
     finally:
-        if daemon.proc.poll() is None:
-            daemon.proc.kill()
-            daemon.proc.wait(30)
+        daemon.kill()
 
     validator = jsonschema.Draft202012Validator(load_payload_schema(),
                                                 format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)

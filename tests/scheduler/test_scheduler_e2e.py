@@ -14,14 +14,15 @@ import time
 
 import pytest
 
-from e2e_helpers import ATTACKS, QUIET, DaemonProcess, TigrisSite, WebhookReceiver, wait_for, write_config
+from daemonkit import ATTACKS, QUIET, DaemonProcess, DemoFeedSite, wait_for
+from e2e_helpers import WebhookReceiver, write_config
 
 pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
 def site():
-    site = TigrisSite().start()
+    site = DemoFeedSite().start()
     yield site
     site.stop()
 
