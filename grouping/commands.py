@@ -43,24 +43,24 @@ def open_events_database(db_path: str) -> Any:
     return db
 
 
+def check_grouping_article(record: Any) -> str | None:
+    """Why ``record`` is not an article to group (an ``id``; ``title`` and ``text`` strings when given), or None."""
+    if not isinstance(record, dict):
+        return "expected a JSON object"
+    if record.get("id") in (None, ""):
+        return "no \"id\""
+    if not isinstance(record.get("title") or "", str) or not isinstance(record.get("text") or "", str):
+        return "\"title\" and \"text\" must be strings"
+    return None
+
+
 def read_articles(stream: TextIO) -> Any:
     """Yield (line number, article) for each valid line; report and skip the others."""
-    for number, line in enumerate(stream, 1):
-        if not line.strip():
-            continue
-        try:
-            article = json.loads(line)
-        except ValueError as exc:
-            click.echo(f"line {number}: skipped, not valid JSON ({exc.msg})", err=True)
-            continue
-        if not isinstance(article, dict):
-            click.echo(f"line {number}: skipped, expected a JSON object", err=True)
-            continue
-        if article.get("id") in (None, ""):
-            click.echo(f"line {number}: skipped, no \"id\"", err=True)
-            continue
-        if not isinstance(article.get("title") or "", str) or not isinstance(article.get("text") or "", str):
-            click.echo(f"line {number}: skipped, \"title\" and \"text\" must be strings", err=True)
+    from detector.commands import read_json_lines
+
+    for number, article, error in read_json_lines(stream, check_grouping_article):
+        if error:
+            click.echo(f"line {number}: skipped, {error}", err=True)
             continue
         yield number, article
 
@@ -83,7 +83,8 @@ def group_command(input_file: TextIO, output_file: TextIO, db_path: str | None) 
     """Flag and group a stream of articles into incidents.
 
     Reads articles in publication order, runs the detector on each and
-    groups the flagged ones into incidents as the running service does.
+    groups the flagged ones into incidents as the running service does (only
+    flagged articles reach the grouper, as in the service).
     Writes one line per article with the ids of the incidents it reports.
     Malformed lines are reported on stderr with their line number and skipped.
 
@@ -99,13 +100,14 @@ def group_command(input_file: TextIO, output_file: TextIO, db_path: str | None) 
     events: set[str] = set()
     for _number, article in read_articles(input_file):
         detection = detect_article(detector, article)
-        result = grouper.add(article, detection)
+        # the daemon's writer hands the grouper flagged articles only: so does this command
+        event_ids = grouper.add(article, detection).event_ids if detection.get("flagged") else []
         output_file.write(json.dumps(
-            {"id": article["id"], "flagged": result.flagged, "incidents": result.event_ids}, ensure_ascii=False
-        ) + "\n")
+            {"id": article["id"], "flagged": bool(detection.get("flagged")), "incidents": event_ids},
+            ensure_ascii=False) + "\n")
         count += 1
-        flagged += result.flagged
-        events.update(result.event_ids)
+        flagged += bool(detection.get("flagged"))
+        events.update(event_ids)
     output_file.flush()
     click.echo(f"{count} articles, {flagged} flagged, {len(events)} incidents", err=True)
 

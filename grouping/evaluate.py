@@ -123,6 +123,9 @@ def run_grouping(
         if gold_flags:
             detection["flagged"] = bool(entry.get("label"))
             detection["score"] = max(float(detection.get("score") or 0.0), 1.0 if entry.get("label") else 0.0)
+        if not detection.get("flagged"):  # as in the daemon, only flagged articles reach the grouper
+            predicted[str(entry["id"])] = set()
+            continue
         result = grouper.add(entry, detection)
         predicted[str(entry["id"])] = set(result.event_ids)
         alerts += len(result.changes)

@@ -14,6 +14,15 @@ attack on a base and the strike that answers it are two events). Among the
 events that pass, the score adds agreement on place, type, day, target and
 casualty figures to the text similarity; the best one is joined when its
 score reaches the threshold, otherwise the report starts a new event.
+
+Two things carry a match across languages and dates. *Clues*, the
+distinctive details outlets in every language repeat (the barracks, the upper
+floor, a dud; :data:`grouping.vocab.CLUE_CUES`), add to the score.
+And an event no report has dated has only a guessed window (the days before
+its first report), so a late report sharing a clue may join it within
+``dormant_days`` (:func:`is_late_report`), even one dating the attack before
+that first report. An event that says neither what nor where yet ("US troops
+targeted again") favours the first report that does (``pending``).
 """
 
 from __future__ import annotations
@@ -59,7 +68,10 @@ class MatchWeights:
     follow_up_text: float = 0.45
     injured: float = 0.5
     same_detail: float = 1.0
+    same_clue: float = 1.0
+    max_clues: int = 2
     partner: float = 1.5
+    pending: float = 0.5
     newest: float = 0.5
     strong_text: float = 0.8
     fresh_hours: float = 24.0
@@ -110,9 +122,22 @@ class Event:
         return {m[7:] for m in self.mentions if m.startswith("detail:")}
 
     @property
+    def clues(self) -> set[str]:
+        """The distinctive details its reports tell, in any language (see :data:`grouping.vocab.CLUE_CUES`)."""
+        return {m[5:] for m in self.mentions if m.startswith("clue:")}
+
+    @property
     def partners(self) -> set[str]:
         """The events reported as attack and reprisal with this one (a rocket attack and the strike answering it)."""
         return {m[8:] for m in self.mentions if m.startswith("partner:")}
+
+    @property
+    def identifiable(self) -> bool:
+        """True once an analyst can tell the event apart: a kind of attack, a place or a toll."""
+        return bool(
+            [t for t in self.attack_types if t != "other"] or self.place or self.governorate or self.region
+            or self.killed_max or self.wounded_max
+        )
 
     @property
     def injured(self) -> bool:
@@ -186,6 +211,22 @@ def is_date_compatible(sig: Signature, event: Event) -> bool:
     return sig.date_lo <= hi and lo <= sig.date_hi
 
 
+def is_late_report(sig: Signature, event: Event, hours: float | None, weights: MatchWeights) -> bool:
+    """Return True when the report may tell, late, of an event no report has dated yet.
+
+    An event whose reports give no day has only a guessed window (the days
+    before its first report); a feature days later, or one dating the attack
+    before that first report ("the drone that hit the barracks on October
+    26"), may be the same attack. It still needs a shared distinctive detail
+    (see :func:`score_match`) and a report within ``dormant_days``.
+    """
+    if event.days or event.precision == "month" or hours is None or hours > 24 * weights.dormant_days:
+        return False
+    if sig.precision == "day":
+        return sig.date <= event.date_hi  # reports follow attacks: an earlier day, never a later one
+    return sig.precision == "unknown"
+
+
 def is_place_compatible(sig: Signature, event: Event, similarity: float = 0.0, strong: float = 1.0) -> bool:
     """Return True when the report's place can be the event's.
 
@@ -240,7 +281,10 @@ def score_match(
     follow_up = (sig.precision in ("unknown", "approximate") and not sig.fresh
                  and (similarity >= weights.follow_up_text or same_figure)
                  and hours is not None and hours <= 2 * weights.recent_hours)
-    if not is_date_compatible(sig, event) and not follow_up:
+    shared_clues = set(sig.clues) & event.clues
+    if not is_date_compatible(sig, event) and not follow_up and not (
+        shared_clues and is_late_report(sig, event, hours, weights)
+    ):
         return None
     if sig.fresh and published is not None and event.first_seen and (
         published - datetime.fromisoformat(event.first_seen)
@@ -276,6 +320,9 @@ def score_match(
         score += weights.injured
     if set(sig.details) & event.details:
         score += weights.same_detail
+    score += weights.same_clue * min(len(shared_clues), weights.max_clues)
+    if not event.identifiable and types - {"other"} and sig.codable:
+        score += weights.pending  # "US troops targeted again" waits for the report that says what and where
     score += weights.text * similarity
     if hours is not None and hours <= weights.recent_hours:
         score += weights.recent

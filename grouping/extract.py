@@ -10,12 +10,16 @@ than that, and needs it for every flagged article:
 * the **place** resolved against the gazetteer (site > district > city >
   governorate), which is what makes an English and an Arabic report comparable;
 * the **attack types** and the **side** of the target (a militia rocket attack
-  on a base and the US strike that answers it are two events).
+  on a base and the US strike that answers it are two events);
+* the **clues**, distinctive details in any language (barracks, a dud) that
+  match a report to the same attack told in another language or weeks later.
 
 :func:`read_incidents` takes the detector's incidents and fills the fields
-it left empty from the text; when the detector returned none (an article
-flagged by hand, or in a language it does not extract), the incidents are
-read from the text alone by :func:`extract_incidents`.
+it left empty from the text (a type, place or toll that the text gives
+another incident, or does not support, is not taken); when the detector
+returned none (an article flagged by hand, or in a language it does not
+extract), the incidents are read from the text alone by
+:func:`extract_incidents`.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ LOGGER = logging.getLogger(__name__)
 
 IRAQ_TZ = timezone(timedelta(hours=3))
 UNDATED_LOOKBACK_DAYS = 2
+UNCUED_KINDS = ("armed_assault",)  # detector attack types taken only when the text cues them too
 WEEK_LOOKBACK_DAYS = 10
 
 WEEKDAYS = {
@@ -87,7 +92,8 @@ WOUNDED_CUE_RE = re.compile(
 NO_CASUALTY_RE = re.compile(r"(?<!\w)(?:no|without|not cause any|caused no|bez) (?:\w+ ){0,2}(?:casualt|injur|damage|ofiar)")
 ROUNDUP_RE = re.compile(
     r"(?<!\w)(?:bases|airbases|air bases|positions|facilities|two sites|separate (?:attack|incident|strike)\w*|series of|bazy|baz|bases|"
-    r"\w+ times|several attacks|multiple attacks|a spate|in separate incidents)(?!\w)"
+    r"\w+ times|several attacks|multiple attacks|a spate|in separate incidents|"
+    r"(?:iraq|syria) and (?:iraq|syria)|(?:iraq|syria) (?:iraq|syria) and|w (?:iraku|syrii) i (?:iraku|syrii))(?!\w)"
 )
 FRESH_RE = re.compile(
     r"(?<!\w)(?:new|another|fresh|further|second|more|latest|kolejn\w*|nowe?\w*|nouvel\w*|neue\w*) (?:\w+ ){0,2}?"
@@ -153,6 +159,7 @@ class Signature:
     fresh: bool = False  # the report presents the attack as a new one ("another", "new", "fresh")
     region: str | None = None  # north | west | south | east | central, for "a base in northern Iraq"
     details: tuple[str, ...] = ()  # air strikes: platform and object (gunship, jet, vehicle, facility)
+    clues: tuple[str, ...] = ()  # distinctive details in any language ("barracks", "dud"): see vocab.CLUE_CUES
 
     @property
     def side(self) -> str | None:
@@ -162,6 +169,12 @@ class Signature:
         if set(self.attack_types) == {"air_strike"} or (self.target in ("pmf", "other") and "air_strike" in self.attack_types):
             return "state"
         return "armed_group"
+
+    @property
+    def codable(self) -> bool:
+        """False for a feature's summary ("clashes have picked up in recent weeks"): a round-up of the past
+        weeks with no toll. It may join the incidents it fits but neither starts nor completes one."""
+        return not (self.roundup and self.precision == "approximate" and not (self.killed or self.wounded))
 
     def to_incident(self) -> dict[str, Any]:
         """Return the codebook incident dict of this signature."""
@@ -323,7 +336,7 @@ def extract_incidents(article: dict[str, Any]) -> list[Signature]:
                      target=target, killed=killed, wounded=wounded, claimed_by=claim,
                      evidence=split_sentences(raw)[:2], injured=injured, roundup=bool(ROUNDUP_RE.search(text)),
                      fresh=bool(FRESH_RE.search(normalise_text(title))) or bool(FRESH_RE.search(text[:160])),
-                     details=details)
+                     details=details, clues=tuple(vocab.find_clues(text)))
     reprisal = bool(vocab.compile_reprisal_cues().search(text))
     others = tuple(t for t in types if t != "air_strike")
     strike = "air_strike" in types and (armed_group or reprisal) and not is_foreign_strike(raw)
@@ -476,8 +489,23 @@ def read_detection(detection: Any) -> tuple[bool, float, list[dict[str, Any]]]:
     return bool(detection.get("flagged")), float(detection.get("score") or 0.0), [dict(i) for i in incidents]
 
 
-def enrich(sig: Signature, incident: dict[str, Any], published: datetime) -> Signature:
-    """Return ``sig`` with the fields a detector incident states and the text left empty."""
+def is_kind_supported(kind: str | None, sig: Signature, text: str | None = None) -> bool:
+    """Return True when a detector's attack type can be the kind of the incident ``sig`` reads.
+
+    An air strike is not the kind of an attack on forces (the text already
+    told "troops targeted again after airstrikes" apart from the strikes), and
+    an armed assault, a detector's reading of a bare "attacked", needs a cue of
+    its own in the (normalised) text: gunmen, a clash, an ambush.
+    """
+    if not kind or kind == "other":
+        return False
+    if kind == "air_strike" and sig.target in vocab.FORCE_TARGETS:
+        return False
+    return not (kind in UNCUED_KINDS and text is not None and not vocab.load_attack_cues()[kind].search(text))
+
+
+def enrich(sig: Signature, incident: dict[str, Any], published: datetime, text: str | None = None) -> Signature:
+    """Return ``sig`` with the fields a detector incident states and the text (normalised) left empty."""
     sig = replace(sig, attack_types=tuple(sig.attack_types), evidence=list(incident.get("evidence") or sig.evidence))
     when = str(incident.get("date") or "")
     ref = published.astimezone(IRAQ_TZ).date()
@@ -493,7 +521,7 @@ def enrich(sig: Signature, incident: dict[str, Any], published: datetime) -> Sig
         elif not sig.governorate and known:
             sig.governorate, sig.place, sig.place_rank = known.governorate, known.name, known.rank
     kind = incident.get("attack_type")
-    if kind and kind != "other" and not sig.attack_types:
+    if not sig.attack_types and is_kind_supported(kind, sig, text):
         sig.attack_types = (kind,)
     for key in ("killed", "wounded"):
         value = incident.get(key)
@@ -523,18 +551,31 @@ def read_incidents(article: dict[str, Any], incidents: list[dict[str, Any]]) -> 
     The incidents read from the text give the structure (one per attack side
     and site, dates resolved against publication); each detector incident
     enriches the one it describes (place, type, casualties), and a typed
-    detector incident that matches none of them is added as its own.
+    detector incident that matches none of them is added as its own. A death
+    toll the text gives a strike ("killing 3 militants after they fired on the
+    base") is not also the toll of the attack it answers.
     """
     signatures = extract_incidents(article)
     published = parse_published(article.get("date") or article.get("published"))
+    text = normalise_text(read_article_text(article))
+    strike_tolls = {sig.killed for sig in signatures if sig.side == "state" and sig.killed}
+    text_places = {sig.place for sig in signatures if sig.place}
     extra: list[Signature] = []
     for incident in incidents:
         index = pair_incident(incident, signatures)
         if index is not None:
-            signatures[index] = enrich(signatures[index], incident, published)
+            before = signatures[index]
+            signatures[index] = enrich(before, incident, published, text)
+            if not before.place and signatures[index].place in text_places:
+                # the text put that place on another of its incidents ("drones on US positions, and
+                # rockets at the Baghdad Diplomatic Support Center"): it is not this one's
+                signatures[index] = replace(signatures[index], governorate=before.governorate, place=None,
+                                            place_rank=before.place_rank)
         elif incident.get("attack_type") not in (None, "", "other"):
             sig = enrich(replace(signatures[0], attack_types=(), governorate=None, place=None, place_rank=0,
-                                 killed=None, wounded=None), incident, published)
-            sig.target = incident.get("target") or sig.target
-            extra.append(sig)
-    return signatures + extra
+                                 killed=None, wounded=None, target=incident.get("target") or signatures[0].target),
+                         incident, published, text)
+            if sig.attack_types:
+                extra.append(sig)
+    return [replace(sig, killed=None) if sig.side != "state" and sig.killed in strike_tolls else sig
+            for sig in signatures + extra]

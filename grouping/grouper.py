@@ -8,9 +8,13 @@ round-up is split into one incident per place it names) join the open events
 they match (see :func:`grouping.events.score_match`) or start new ones. A
 round-up that names no place joins every event of its days it fits; a report
 with no day prefers the latest compatible event; an attack and the strike
-answering it, once told together, stay paired (partners). Every article, even
-an unflagged one, feeds the online document frequencies of the text
-similarity.
+answering it, once told together, stay paired (partners). A feature's summary
+(a round-up of past weeks with no toll, see
+:attr:`grouping.extract.Signature.codable`) joins only events that already
+say what or where: it neither starts nor completes one. Every article the
+grouper is given, even an unflagged one, feeds the online document
+frequencies of the text similarity (the daemon's writer, and so ``newswatch
+group`` and :mod:`grouping.evaluate`, give it the flagged ones only).
 
 Alert policy
 ------------
@@ -202,6 +206,8 @@ class Grouper:
             partners = {p for side, ids in sides.items() if side != (sig.side or "armed_group")
                         for i in ids for p in self.events[i].partners}
             found = self.find_events(sig, vector, origin, published, exclude=set(touched), partners=partners)
+            if not found and not sig.codable:
+                continue
             if not found:
                 event = start_event(make_event_id(key, seq), sig, published)
                 self.events[event.id] = event
@@ -255,7 +261,7 @@ class Grouper:
         """
         scored = []
         for event in self.events.values():
-            if event.id in exclude:
+            if event.id in exclude or not (sig.codable or self.is_identifiable(event)):
                 continue
             score = score_match(sig, vector, origin, event, self.weights, published, self.frequencies)
             if score is None:
@@ -327,6 +333,7 @@ class Grouper:
         if sig.region and not event.governorate and not event.region:
             event.mentions.add("region:" + sig.region)
         event.mentions.update("detail:" + d for d in sig.details)
+        event.mentions.update("clue:" + c for c in sig.clues)
         if sig.injured:
             event.mentions.add("injured")
         event.title = event.title or article.get("title")
@@ -352,10 +359,7 @@ class Grouper:
         ``incident.created`` waits for a report that does (it is listed by
         ``newswatch incidents`` meanwhile).
         """
-        return bool(
-            [t for t in event.attack_types if t != "other"] or event.place or event.governorate or event.region
-            or event.killed_max or event.wounded_max
-        )
+        return event.identifiable
 
     @staticmethod
     def read_alert_state(event: Event) -> dict[str, Any]:

@@ -66,6 +66,25 @@ REPRISAL_CUES = ("retaliat*", "struck back", "strikes back", "in response to", "
 CLAIM_CUES = ("claimed responsibility", "claimed the attack", "claimed the strike", "claim of responsibility",
               "claimed by", "przyznal* sie", "przyznala sie", "اعلن* مسؤوليت*", "تبنى", "تبنت", "revendiqu*")
 
+# clue -> cue terms (normalised; English, Arabic, Polish, French, German): distinctive details of one
+# attack that outlets in every language repeat ("the drone hit the second floor of the barracks", "it
+# did not explode"), so reports in two languages, or a feature weeks later, can be matched on them.
+# Only details that tell attacks apart are listed (not "air defences" or "a convoy", told of many attacks);
+# the attack type, toll and place are compared as such.
+CLUE_CUES: dict[str, tuple[str, ...]] = {
+    "barracks": ("barrack*", "koszar*", "ثكن*", "caserne*", "kaserne*"),
+    "upper_floor": ("second floor", "upper floor", "storey", "pietr*", "pietro", "الطابق", "etage", "stockwerk*"),
+    "dud": ("defective", "faulty", "malfunction*", "failed to explode", "failed to detonate", "did not explode",
+            "did not detonate", "wadliw*", "nie doszlo do detonacji", "nie wybuchl*", "لم تنفجر", "لم ينفجر",
+            "defectueu*", "n a pas explose", "blindganger*"),
+    "contractor": ("contractor*", "kontraktor*", "podwykonawc*", "متعاقد*", "sous traitant*", "auftragnehmer*"),
+    "cardiac": ("cardiac", "heart attack", "zawal*", "نوبه قلبيه", "crise cardiaque", "herzinfarkt*"),
+    "hangar": ("hangar*", "حظيره", "حظائر"),
+    "ballistic": ("ballistic", "balistyczn*", "باليستي*", "balistique*", "ballistisch*"),
+    "hostage_video": ("hostage video", "new video", "first video", "nagrani*", "wideo", "فيديو", "nouvelle video",
+                      "neues video"),
+}
+
 
 @dataclass(frozen=True)
 class Place:
@@ -250,3 +269,14 @@ def compile_armed_group_cues() -> re.Pattern[str]:
 @lru_cache(maxsize=1)
 def compile_reprisal_cues() -> re.Pattern[str]:
     return compile_terms(REPRISAL_CUES)
+
+
+@lru_cache(maxsize=1)
+def load_clue_cues() -> dict[str, re.Pattern[str]]:
+    """Return clue -> compiled cue regex."""
+    return {clue: compile_terms(terms) for clue, terms in CLUE_CUES.items()}
+
+
+def find_clues(text: str) -> list[str]:
+    """Return the distinctive details (see :data:`CLUE_CUES`) told in normalised ``text``."""
+    return [clue for clue, pattern in load_clue_cues().items() if pattern.search(text)]

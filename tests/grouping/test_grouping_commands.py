@@ -82,3 +82,19 @@ def test_help_has_examples() -> None:
     for command in (commands.group_command, commands.incidents_command):
         result = CliRunner().invoke(command, ["--help"])
         assert result.exit_code == 0 and "Example:" in result.output
+
+
+def test_group_command_hands_the_grouper_flagged_articles_only_as_the_daemon_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[str] = []
+    add = commands.Grouper.add
+
+    def recording_add(self, article, detection):  # type: ignore[no-untyped-def]
+        seen.append(article["id"])
+        return add(self, article, detection)
+
+    monkeypatch.setattr(commands.Grouper, "add", recording_add)
+    result = CliRunner().invoke(commands.group_command, ["--input", "-", "--output", "-"], input=STREAM)
+    assert result.exit_code == 0, result.output
+    assert seen == ["n1", "n3"]
