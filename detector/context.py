@@ -119,12 +119,35 @@ def is_background(sentence: SentenceMatch, language: str, article: dt.date | Non
     return old or sentence.has("background")
 
 
+_EN_ATTRIBUTION_DAY = re.compile(
+    r"\b(?:said|says|told(?:\s+\w+){0,2}?|announced|reported|added|confirmed|stated|according\s+to(?:\s+\w+){1,4}?)"
+    r"(?:\s+(?:early|late))?(?:\s+on)?\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+    re.IGNORECASE,
+)
+
+
+def strip_attribution_day(text: str, language: str) -> str:
+    """Remove the reporting day of an attribution ("officials said Monday",
+    "told CNN on Sunday"): it dates the report, not the incident."""
+    if language == "ar":
+        return text
+    return _EN_ATTRIBUTION_DAY.sub(" ", text)
+
+
 def resolve_date(sentences: list[SentenceMatch], language: str, article: dt.date | None) -> str | None:
-    """Resolve the incident day from relative or explicit mentions in ``sentences``."""
+    """Resolve the incident day from relative or explicit mentions in ``sentences``.
+
+    Sentence by sentence, an explicit recent date ("Friday, February 2") wins
+    over a weekday or "yesterday" in the same sentence; reporting days of
+    attributions ("police said Monday") do not count.
+    """
     if article is None:
         return None
     for sentence in sentences:
-        text = sentence.text
+        text = strip_attribution_day(sentence.text, language)
+        for date in _month_dates(text, language, article):
+            if 0 <= (article - date).days <= _OLD_DAYS and date.day != _last_day(date):
+                return date.isoformat()
         low = normalize_arabic(text) if language == "ar" else text.lower()
         if language == "ar":
             if "امس" in low.split() or "الليله الماضيه" in low:
@@ -138,9 +161,6 @@ def resolve_date(sentences: list[SentenceMatch], language: str, article: dt.date
             weekday = _EN_WEEKDAY_RE.search(text)
             if weekday:
                 return _last_weekday(article, _EN_WEEKDAYS.index(weekday[1].lower())).isoformat()
-        for date in _month_dates(text, language, article):
-            if 0 <= (article - date).days <= _OLD_DAYS and date.day != _last_day(date):
-                return date.isoformat()
     return article.isoformat()
 
 
@@ -257,5 +277,9 @@ def describe_sentences(analysis: Analysis, article: dt.date | None) -> list[Sent
                 co_located=foreign and not is_foreign(sentence, analysis.language),
             )
         )
-        previous_located = located and not foreign
+        # the place of a background sentence is that of an old event: it does not
+        # carry on. English only: Arabic background cues ("منذ", "سابق") also mark
+        # current sentences, and the rule cost two false alarms in nested
+        # cross-validation on the Arabic dev set
+        previous_located = located and not foreign and not (background and analysis.language == "en")
     return out

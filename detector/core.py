@@ -92,14 +92,15 @@ def prepare_article(title: str, text: str, date: str | None, language: str, with
         article_date=article_date,
         rules=extract_rule_features(analysis, contexts, article_date),
         hashed=extract_hashed_features(analysis, contexts),
-        candidate=is_candidate(analysis, contexts),
+        candidate=is_candidate(analysis, contexts, current_only=True),
         referenced=has_iraq_reference(analysis),
         text=extract_text_features(analysis, contexts) if with_text else {},
     )
 
 
 def is_scored(prepared: Prepared) -> bool:
-    """Whether the classifier scores the article: it passes the keyword stage.
+    """Whether the classifier scores the article: it passes the keyword stage
+    on its current (not background) sentences.
 
     Other articles score 0. Measured on the dev sets, the keyword stage holds
     back one English positive (a labelled-uncertain explainer) and no Arabic

@@ -53,7 +53,7 @@ RULE_FEATURES: tuple[str, ...] = (
 _CUE_CATEGORIES = ("casualty", "weak", "foiled")
 
 
-def is_candidate(analysis: Analysis, contexts: list[SentenceContext]) -> bool:
+def is_candidate(analysis: Analysis, contexts: list[SentenceContext], current_only: bool = False) -> bool:
     """Keyword-stage decision: some sentence in Iraq (by name, or by the title or
     previous sentence) uses attack, casualty, violence or foiled-attack vocabulary
     and names no foreign place.
@@ -67,11 +67,19 @@ def is_candidate(analysis: Analysis, contexts: list[SentenceContext]) -> bool:
     Syria named beside Iraq ("drone attacks on US bases in Iraq and Syria") does
     not make a sentence foreign here (``SentenceContext.co_located``); the rule
     features still count it as foreign, so the classifier weighs it.
+
+    With ``current_only`` background sentences do not count: an article whose
+    only attack in Iraq is a passing mention of an old one (an anniversary, a
+    profile, "since the 2014 massacre") reports no incident (codebook). The
+    classifier's gate uses it; the keyword stage, which has no article date
+    to tell old from current, does not.
     """
     title = analysis.title
     title_abroad = title is not None and _attack_abroad(title, contexts[0])
     for sentence, ctx in zip(analysis.sentences, contexts):
         if not (ctx.context_located or sentence.in_iraq) or sentence.has("launched_from"):
+            continue
+        if current_only and ctx.background:
             continue
         if title_abroad and not sentence.iraq_places:
             continue

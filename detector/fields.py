@@ -22,170 +22,19 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from .context import SentenceContext, resolve_date
+from .context import SentenceContext, resolve_date, strip_attribution_day
 from .gazetteer import Place, choose_place
-from .lexicon import ATTACK_TYPES, load_lexicon, target_priority
+from .casualties import extract_casualties, says_no_casualties
+from .lexicon import ATTACK_TYPES, target_priority
 from .matcher import Analysis, SentenceMatch
-from .normalize import normalize_arabic, normalize_for_matching
+from .normalize import compile_arabic, normalize_arabic, normalize_for_matching
 
 logger = logging.getLogger(__name__)
 
 MAX_INCIDENTS = 6
 
-_EN_UNITS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
-    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
-    "hundred": 100, "a hundred": 100, "dozen": 12, "a dozen": 12, "dozens": 24, "scores": 40,
-    "hundreds": 200, "several": 3, "a few": 3, "couple": 2, "a couple": 2, "both": 2, "twin": 2,
-}
-_EN_NUM = r"(\d[\d,]*|(?:a\s+)?(?:dozens?|hundreds?|scores|several|couple|a\s+few)|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|both|an?)"
-_EN_QUAL = r"(?:at\s+least|more\s+than|over|about|around|nearly|almost|some|up\s+to|as\s+many\s+as|another)?\s*"
-_EN_KILLED = [
-    re.compile(_EN_QUAL + _EN_NUM + r"\s+(?:[\w'-]+\s+){0,5}?(?:people\s+)?(?:were\s+|was\s+|have\s+been\s+|had\s+been\s+|are\s+|being\s+)?(?:killed|dead|died|slain|massacred|shot\s+dead|lost\s+their\s+lives|martyred)\b"),
-    re.compile(r"\b(?:killing|killed|kills|kill|leaving|left|claimed\s+the\s+lives\s+of|death\s+toll\s+(?:rose|rises|climbed|climbs|reached|stands|stood)\s+(?:to|at)|toll\s+of)\s+" + _EN_QUAL + _EN_NUM + r"\b"),
-    re.compile(r"\b" + _EN_NUM + r"\s+(?:deaths|dead|fatalities|bodies|lives)\b"),
-    re.compile(r"\b(?:killing|deaths?|murders?)\s+of\s+" + _EN_QUAL + _EN_NUM + r"\b"),
-    re.compile(r"\b(?:shot|shoot|shoots|shooting|gunned|gun|guns|gunning)\s+(?:dead|down)\s+" + _EN_QUAL + _EN_NUM + r"\b"),
-    re.compile(r"\b(?:shot|shooting|stabbed|beat|beating)\s+" + _EN_QUAL + _EN_NUM + r"\s+(?:[\w'-]+\s+){0,3}?to\s+death\b"),
-    re.compile(r"\bclaim(?:s|ed|ing)?\s+(?:the\s+lives\s+of\s+)?" + _EN_QUAL + _EN_NUM + r"(?:\s+lives)?\b"),
-]
-# one victim: "was shot dead", "killing a policeman", "gunmen shoot dead an activist"
-_EN_SINGLE_KILLED = re.compile(
-    r"\b(?:was|has\s+been|had\s+been|is)\s+(?:\w+\s+)?(?:killed|shot\s+dead|gunned\s+down|assassinated|slain|murdered|beheaded|executed)\b"
-    r"|\b(?:killing|killed|kills|kill|shot\s+dead|shoots?\s+dead|gunned\s+down|guns?\s+down|assassinated|assassinates?|murdered)\s+(?:an?|one)\s+(?!few\b|number\b|dozen\b|total\b|couple\b)"
-    r"|\b(?:killing|assassination|murder)\s+of\s+(?:an?|one)\s+(?!few\b|number\b|dozen\b|total\b|couple\b)"
-    r"|\b(?:an?|one)\s+(?!few\b|number\b|dozen\b|total\b|couple\b)(?:[\w'-]+\s+){0,4}?(?:was|has\s+been)\s+(?:\w+\s+)?(?:killed|shot\s+dead|gunned\s+down|slain)\b"
-    r"|\b(?:shoots?|shot|gunned)\s+dead\b|\b(?:gunned|guns?)\s+down\b"
-)
-# figures that are not this incident's toll: tallies, ages
-_EN_NOT_TOLL = re.compile(
-    r"\b(?:since\s+(?:the\s+(?:start|beginning)|\d{4}|early|mid|late|last|then|(?:january|february|march|april|may|june|july|august|september|october|november|december)\b)|\w+\s+alone|so\s+far|this\s+year|last\s+year|in\s+recent\s+(?:years|months|weeks)|during\s+the\s+(?:unrest|protests|war|past)|"
-    r"in\s+the\s+past\s+(?:\w+\s+)?(?:weeks?|months?|years?|days)|tally|according\s+to\s+(?:the\s+)?(?:u\s*n|united\s+nations|figures))\b"
-)
-_EN_OTHERS_KILLED = re.compile(r"\b" + _EN_QUAL + _EN_NUM + r"\s+others\s+(?:were\s+|have\s+been\s+)?(?:also\s+)?(?:killed|died|dead)\b")
-_EN_AGE = re.compile(r",\s*(?:aged\s+)?\d{1,3}\s*,|\b\d{1,3}[\s-]years?[\s-]old\b")
-_EN_WOUNDED = [
-    re.compile(_EN_QUAL + _EN_NUM + r"\s+(?:[\w'-]+\s+){0,5}?(?:were\s+|was\s+|have\s+been\s+|had\s+been\s+|are\s+)?(?:wounded|injured|hurt)\b"),
-    re.compile(r"\b(?:wounding|injuring|wounded|injured|wounds|injures)\s+" + _EN_QUAL + _EN_NUM + r"\b"),
-]
-_EN_NONE_KILLED = re.compile(r"\b(?:no\s+(?:reports?\s+of\s+(?:injur\w*|casualties|deaths|victims)|one\s+was\s+(?:killed|hurt|injured|harmed)|casualties|deaths|fatalities|injuries|immediate\s+reports?\s+of\s+casualties)|without\s+(?:causing\s+)?casualties|nobody\s+was\s+(?:killed|hurt|injured)|no\s+casualties\s+(?:were|have\s+been)\s+reported|unharmed)\b")
-
-_AR_NUM = r"(\d+|[^\s\d]+)"
-_AR_QUAL = r"(?:ما\s+لا\s+يقل\s+عن\s+|اكثر\s+من\s+|نحو\s+|حوالي\s+|قرابه\s+|زهاء\s+)?"
-_AR_KILLED = [
-    re.compile(r"(?:مقتل|(?:و|ف)?(?:ي|ت)?قتل(?:ت|وا|ا)?|استشهاد|مصرع|وفاه|سقوط|اعدام|(?:و|ف)?(?:ي|ت)?عدم|(?:و|ف)?اعدم|(?:ارتفاع|ارتفعت)\s+(?:عدد|حصيله)\s+(?:\S+\s+){0,3}?(?:الي|ل))\s+" + _AR_QUAL + _AR_NUM),
-    re.compile(_AR_NUM + r"\s+(?:قتلى|قتيلا|قتيل|شهداء|شهيدا|اشخاص\s+قتلوا|قتلوا)"),
-    re.compile(_AR_NUM + r"\s+(?:\S+\s+){0,4}?(?:قتلوا|لقوا\s+(?:حتفهم|مصرعهم))"),
-    re.compile(r"لقي\s+" + _AR_QUAL + _AR_NUM),
-]
-_AR_WOUNDED = [
-    re.compile(r"(?:اصابه|جرح|اصيب|واصابه|وجرح|واصيب)\s+" + _AR_QUAL + _AR_NUM),
-    re.compile(_AR_NUM + r"\s+(?:جرحى|جريحا|جريح|مصابين|مصابا|اخرين\s+بجروح)"),
-]
-_AR_SINGLE_KILLED = re.compile(
-    r"(?:مقتل|استشهاد|مصرع)\s+(?:شرطي|جندي|مدني|ضابط|شخص|طفل|امراه|رجل|مواطن|عنصر|منتسب|صحفي|ناشط|متظاهر|محتج|عراقي)\b"
-    r"|(?:قتل|قتلت|مقتل)\s+(?:\S+\s+){0,2}?\S+\s+واحد\b|لقي\s+(?:شخص|رجل|مواطن|متظاهر|جندي|شرطي)\s+مصرعه"
-)
-# dual nouns: "جنديين", "قتيلين", "مدنيان" after a killing word
-_AR_DUAL_KILLED = re.compile(r"(?:مقتل|(?:و|ف)?(?:ي|ت)?قتل(?:ت|وا)?|استشهاد|مصرع)\s+\S+(?:يين|يان|ين|ان)\b(?!\s+(?:من|في)\s+\d)|\b\S+(?:يين|يان)\s+قتلا\b|قتيلين|قتيلان")
-_AR_NONE = re.compile(r"(?:دون\s+(?:وقوع\s+)?(?:اصابات|خسائر)|لم\s+(?:تسفر|يسفر)\s+عن\s+(?:اي\s+)?(?:اصابات|خسائر|ضحايا))")
-
-
-def parse_number(token: str, language: str = "en") -> int | None:
-    """Convert a number token ("12", "1,400", "two", "dozens", "ثلاثه") to an int."""
-    token = token.strip().lower().replace(",", "")
-    if not token:
-        return None
-    if token.isdigit():
-        value = int(token)
-        return value if value < 100000 else None
-    if language == "ar":
-        token = normalize_arabic(token)
-        numbers = load_lexicon("ar").numbers
-        if token in numbers:
-            return numbers[token]
-        if token.startswith("و") and token[1:] in numbers:
-            return numbers[token[1:]]
-        return None
-    token = re.sub(r"\s+", " ", token)
-    if token in _EN_UNITS:
-        return _EN_UNITS[token]
-    parts = re.split(r"[\s-]", token)
-    if len(parts) == 2 and parts[0] in _EN_UNITS and parts[1] in _EN_UNITS:
-        return _EN_UNITS[parts[0]] + _EN_UNITS[parts[1]]
-    return None
-
-
-def _max_number(patterns: list[re.Pattern[str]], text: str, language: str) -> int | None:
-    """Largest number captured by ``patterns`` in ``text``."""
-    best: int | None = None
-    for pattern in patterns:
-        position = 0
-        while True:
-            match = pattern.search(text, position)
-            if match is None:
-                break
-            value = parse_number(match.group(1), language)
-            if value is None:
-                # a word that is no number ("ان 12 شخصا قتلوا"): retry from the next character
-                position = match.start() + 1
-                continue
-            position = match.end()
-            if 1900 <= value <= 2100:
-                continue
-            best = value if best is None else max(best, value)
-    return best
-
-
-_QUOTES = re.compile(r"[«»\"“”„]")
-
-
-def extract_casualties(texts: list[str], language: str) -> tuple[int | None, int | None]:
-    """Return ``(killed, wounded)``: highest figures given, 0 when "no casualties", else None."""
-    killed: int | None = None
-    wounded: int | None = None
-    none_said = False
-    for raw in texts:
-        raw = _QUOTES.sub(" ", raw)  # "مقتل «19» من عناصر"
-        if language == "ar":
-            text = normalize_arabic(raw)
-            k = _max_number(_AR_KILLED, text, "ar")
-            if k is None and _AR_DUAL_KILLED.search(text):
-                k = 2
-            if k is None and _AR_SINGLE_KILLED.search(text):
-                k = 1
-            w = _max_number(_AR_WOUNDED, text, "ar")
-            none_said = none_said or bool(_AR_NONE.search(text))
-        else:
-            text = re.sub(r"\s+", " ", raw.lower())
-            none_said = none_said or bool(_EN_NONE_KILLED.search(text))
-            if _EN_NOT_TOLL.search(text):
-                continue
-            text = _EN_AGE.sub(" ", text)
-            k = _max_number(_EN_KILLED, text, "en")
-            if k is None and _EN_SINGLE_KILLED.search(text):
-                k = 1
-            others = _EN_OTHERS_KILLED.search(text)
-            if others and killed is not None and killed >= 1 and k is not None:
-                # "... was killed. At least four others were also killed": the figure adds up
-                extra = parse_number(others.group(1), "en")
-                if extra is not None and k == extra:
-                    k = killed + extra
-            w = _max_number(_EN_WOUNDED, text, "en")
-        if k is not None:
-            killed = k if killed is None else max(killed, k)
-        if w is not None:
-            wounded = w if wounded is None else max(wounded, w)
-    if none_said:
-        killed = 0 if killed is None else killed
-        wounded = 0 if wounded is None else wounded
-    return killed, wounded
-
-
 _EN_DAY = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|last night)\b")
-_AR_DAY = re.compile(r"(?:^|\s)(?:يوم\s+)?(الاثنين|الثلاثاء|الاربعاء|الخميس|الجمعه|السبت|الاحد|امس)(?:\s|$)")
+_AR_DAY = compile_arabic(r"(?:^|\s)(?:يوم\s+)?(الاثنين|الثلاثاء|الاربعاء|الخميس|الجمعه|السبت|الاحد|امس)(?:\s|$)")
 
 
 def _day_of(sentence: SentenceMatch, language: str) -> str:
@@ -193,7 +42,7 @@ def _day_of(sentence: SentenceMatch, language: str) -> str:
     if language == "ar":
         match = _AR_DAY.search(normalize_arabic(sentence.text))
     else:
-        match = _EN_DAY.search(sentence.text.lower())
+        match = _EN_DAY.search(strip_attribution_day(sentence.text, language).lower())
     if not match:
         return ""
     return "yesterday" if match[1] in {"last night", "امس"} else match[1]
@@ -247,22 +96,34 @@ def _fallback_place(analysis: Analysis) -> Place | None:
     return None
 
 
+def is_incident_sentence(sentence: SentenceMatch, ctx: SentenceContext) -> bool:
+    """Whether a sentence can open an incident: attack vocabulary, located in
+    Iraq, current and no running tally.
+
+    A sentence naming a foreign place qualifies only with a place inside a
+    governorate (and no launch-site wording), or when it reports hostages held
+    in Iraq: foreign nationals abducted there are named with their home
+    country ("three Indians taken hostage in Iraq").
+    """
+    if not (sentence.has_attack and ctx.context_located) or ctx.background or sentence.has("tally"):
+        return False
+    if not ctx.foreign or sentence.has("launched_from"):
+        return not ctx.foreign
+    return bool(sentence.iraq_places) or (sentence.has("attack:abduction") and sentence.in_iraq)
+
+
 def extract_incidents(analysis: Analysis, contexts: list[SentenceContext], article: dt.date | None) -> list[dict]:
     """Build codebook incident dicts (with ``evidence``) from an analysis."""
     drafts: list[_Draft] = []
     current: _Draft | None = None
     pending: list[SentenceMatch] = []
     fallback = _fallback_place(analysis)
-    flags = [
-        s.has_attack and c.context_located and not c.background and not s.has("tally")
-        and (not c.foreign or (bool(s.iraq_places) and not s.has("launched_from")))
-        for s, c in zip(analysis.sentences, contexts)
-    ]
+    flags = [is_incident_sentence(s, c) for s, c in zip(analysis.sentences, contexts)]
     # a round-up total ("19 killed in bombings across Iraq", a title totalling
     # several places) does not open an incident when a specific one follows
     summaries = [
         flag and (
-            _is_summary(s) or (
+            _is_summary(s) or _names_governorates(s) > 1 and s.is_title or (
                 _is_casualty_summary(s, analysis.language)
                 and (not s.is_title or extract_casualties([s.text], analysis.language)[0] is not None)
             )
@@ -344,14 +205,14 @@ def extract_incidents(analysis: Analysis, contexts: list[SentenceContext], artic
 
 
 _EN_ROUNDUP = re.compile(r"\b(?:separate|several|various|multiple|a\s+series\s+of|across|twin|two)\s+(?:\w+\s+)?(?:attacks|incidents|bombings|clashes|operations|raids|strikes|explosions|blasts)\b")
-_AR_ROUNDUP = re.compile(r"(?:عمليتين|هجومين|تفجيرين|انفجارين|هجمات|عمليات|حوادث|اشتباكات|غارات|ضربات)\s+(?:\S+\s+)?(?:متفرقه|منفصله|امنيه)|(?:^|\s)(?:ب|في\s+)?(?:عمليتين|هجومين|تفجيرين)(?:\s|$)|متفرقه")
+_AR_ROUNDUP = compile_arabic(r"(?:عمليتين|هجومين|تفجيرين|انفجارين|هجمات|عمليات|حوادث|اشتباكات|غارات|ضربات)\s+(?:\S+\s+)?(?:متفرقه|منفصله|امنيه)|(?:^|\s)(?:ب|في\s+)?(?:عمليتين|هجومين|تفجيرين)(?:\s|$)|متفرقه")
 
-_AR_VAGUE_TOLL = re.compile(r"(?:مقتل|قتل|لقي|سقوط|عشرات\s+القتلي)\s+(?:\S+\s+)?(?:ال)?عشرات")
+_AR_VAGUE_TOLL = compile_arabic(r"(?:مقتل|قتل|لقي|سقوط|عشرات\s+القتلي)\s+(?:\S+\s+)?(?:ال)?عشرات")
 _EN_PLURAL = re.compile(r"\b(?:attacks|bombings|blasts|explosions|clashes|strikes|incidents)\b")
-_AR_PLURAL = re.compile(r"(?:هجمات|تفجيرات|انفجارات|اشتباكات|غارات|ضربات|عمليات|عمليتين|هجومين|تفجيرين)")
+_AR_PLURAL = compile_arabic(r"(?:هجمات|تفجيرات|انفجارات|اشتباكات|غارات|ضربات|عمليات|عمليتين|هجومين|تفجيرين)")
 
 
-_NATIONWIDE = re.compile(r"\b(?:across|around|throughout)\s+(?:iraq|the\s+country)\b|(?:انحاء|مختلف\s+مناطق)\s+(?:العراق|البلاد)")
+_NATIONWIDE = compile_arabic(r"\b(?:across|around|throughout)\s+(?:iraq|the\s+country)\b|(?:انحاء|مختلف\s+مناطق)\s+(?:العراق|البلاد)")
 
 
 def _nationwide(draft: _Draft, language: str) -> bool:
@@ -365,18 +226,17 @@ def _nationwide(draft: _Draft, language: str) -> bool:
     return not located and all(len(s.iraq_places) <= 1 for s in summaries)
 
 
-def _says_no_casualties(texts: list[str], language: str) -> bool:
-    """True when one of ``texts`` states that nobody was killed or hurt."""
-    if language == "ar":
-        return any(_AR_NONE.search(normalize_arabic(t)) for t in texts)
-    return any(_EN_NONE_KILLED.search(re.sub(r"\s+", " ", t.lower())) for t in texts)
+def _names_governorates(sentence: SentenceMatch) -> int:
+    """How many governorates a sentence names: a title naming two ("attack on
+    the Green Zone and a storming attempt in Basra") heads several incidents."""
+    return len({p.governorate for p in sentence.iraq_places if p.governorate})
 
 
 def _is_casualty_summary(sentence: SentenceMatch, language: str) -> bool:
     """A total over several incidents: round-up wording or more than one governorate."""
     if _is_summary(sentence):
         return True
-    several = len({p.governorate for p in sentence.iraq_places if p.governorate}) > 1
+    several = _names_governorates(sentence) > 1
     if several and sentence.is_title:
         return True
     if language == "ar":
@@ -398,7 +258,7 @@ def _is_summary(sentence: SentenceMatch) -> bool:
 _EN_IMPACT = re.compile(
     r"\b(?:fell|landed|hit|hits|struck|impacted|damag\w*|destroy\w*|set\s+ablaze|caught\s+fire|went\s+off)\b"
 )
-_AR_IMPACT = re.compile(r"(?:^|\s)(?:و|ف)?(?:سقط|سقطت|اصاب|اصابت|الحق|الحقت|اضرار|احترق\S*|دمر\S*)(?:\s|$)")
+_AR_IMPACT = compile_arabic(r"(?:^|\s)(?:و|ف)?(?:سقط|سقطت|اصاب|اصابت|الحق|الحقت|اضرار|احترق\S*|دمر\S*)(?:\s|$)")
 
 
 def _is_foiled(draft: _Draft, language: str) -> bool:
@@ -470,7 +330,7 @@ def _choose_type(draft: _Draft, language: str = "en") -> str:
 
 
 _EN_TURKISH = re.compile(r"\b(?:turkish|turkey(?:'s)?|ankara)\b")
-_AR_TURKISH = re.compile(r"(?:^|\s)(?:و|ب|ل)?(?:ال)?(?:تركي|تركيه|تركيا|اتراك)(?:\s|$|[.,،])")
+_AR_TURKISH = compile_arabic(r"(?:^|\s)(?:و|ب|ل)?(?:ال)?(?:تركي|تركيه|تركيا|اتراك)(?:\s|$|[.,،])")
 
 
 def _turkish_raid(draft: _Draft, language: str, generic_only: bool = False) -> bool:
@@ -502,14 +362,14 @@ _EN_ATTRIBUTION = re.compile(
     r"suspected|(?:said|says)\s+(?:it|its\s+\w+|they|their\s+\w+)\s+(?:had\s+)?(?:carried\s+out|launched|targeted|attacked|fired|struck|killed)|"
     r"(?:by|of)\s+(?:the\s+)?(?:islamic\s+state|isis|isil|daesh|al[\s-]qaeda|pkk))\b"
 )
-_AR_ATTRIBUTION = re.compile(
+_AR_ATTRIBUTION = compile_arabic(
     r"(?:تبنى|تبنت|يتبنى|تبني|مسؤوليته|مسؤوليتها|المسؤوليه|نسب\S*|اتهم\S*|حمل\S*\s+\S*\s*مسؤوليه|يقف\S*\s+وراء|نفذه|نفذها|نفذته|المشتبه|يشتبه)"
 )
 _EN_SUBJECT_VERB = (
     r"(?:[\w-]+\s+){0,3}?(?:attacked|attack|attacks|bombed|bombs|struck|strikes|shelled|shells|fired|fires|launched|launches|stormed|storms|"
     r"ambushed|ambush|killed|kill|kills|kidnapped|kidnap|abducted|seized|blew|targeted|hit|raided|overran|assaulted)\b"
 )
-_AR_PERPETRATOR_VERB = re.compile(r"(?:^|\s)(?:و|ف)?(?:شن|شنت|تشن|يشن|نفذ|نفذت|تنفذ|ينفذ|قصف|قصفت|تقصف|يقصف|هاجم|هاجمت|يهاجم|تهاجم|استهدف|استهدفت|فجر|فجرت|اقتحم|اقتحمت)(?:\s|$)")
+_AR_PERPETRATOR_VERB = compile_arabic(r"(?:^|\s)(?:و|ف)?(?:شن|شنت|تشن|يشن|نفذ|نفذت|تنفذ|ينفذ|قصف|قصفت|تقصف|يقصف|هاجم|هاجمت|يهاجم|تهاجم|استهدف|استهدفت|فجر|فجرت|اقتحم|اقتحمت)(?:\s|$)")
 _EN_NO_CLAIM = re.compile(r"\b(?:no\s+(?:one|group)|nobody|not\s+(?:immediately\s+)?clear\s+who|rare\s+for\s+anyone)\b")
 
 
@@ -584,7 +444,7 @@ def _finalise(draft: _Draft, analysis: Analysis, article: dt.date | None, fallba
     killed = wounded = None
     lead = [title.text] if title is not None and first else []
     lead += [s.text for s in draft.sentences[:1]]
-    if _says_no_casualties(lead, analysis.language):
+    if says_no_casualties(lead, analysis.language):
         # "Rockets hit base, no casualties reported": later figures are other events
         fallbacks.insert(0, lead)
     for group in fallbacks:

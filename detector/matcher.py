@@ -19,7 +19,7 @@ import ahocorasick
 
 from .gazetteer import Place, PlaceVariant, load_gazetteer
 from .lexicon import ATTACK_TYPES, Term, load_lexicon
-from .normalize import clean_text, normalize_for_matching
+from .normalize import clean_text, compile_arabic, normalize_for_matching
 from .sentences import split_sentences
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,16 @@ _REFERENCE = re.compile(
     r"(?:ern)?\s+of\s+(?:the\s+)?(?:capital\s+)?"
     r"|\b(?:miles|mile|kilometers|kilometres|km|kms)\s+(?:\d+\s+(?:kilometers|kilometres|km|miles)\s+)?(?:\w+\s+){0,2}(?:of|from)\s+(?:the\s+)?)$"
 )
+_NEGATED = {
+    "en": re.compile(r"(?:^|\s)(?:without|no|nor)\s+(?:any\s+)?$"),
+    "ar": compile_arabic(
+        r"(?:^|\s)و?(?:دون|بدون|عدم|اي)\s+(?:وقوع\s+|حدوث\s+|تسجيل\s+)?$"
+        r"|(?:^|\s)(?:ب|و|وب)?(?:تهم|تهمه|قضايا|جرائم)\s+$"
+    ),
+}
+"""Negators right before an attack term ("without clashes", "من دون اشتباكات", "لم
+تسجل أي اشتباكات"): the term reports that nothing happened. Arabic charges
+("بتهم إرهابية", "قضايا إرهابية") name an offence in court, not an incident."""
 _AR_PREFIXES = ("", "و", "ف", "ب", "ل", "ك", "وب", "ول", "فب", "فل", "وك")
 _AR_DEFINITE_PREFIXES = ("", "و", "ف", "ب", "ك", "وب", "فب", "وك")
 
@@ -151,17 +161,25 @@ def build_automaton(language: str) -> ahocorasick.Automaton:
     return automaton
 
 
+def _is_negated(padded: str, start: int, pattern: re.Pattern[str]) -> bool:
+    """Whether the term whose key starts at ``start`` (its leading space) follows a negator."""
+    return bool(pattern.search(padded[max(0, start - 30) : start + 1]))
+
+
 def match_sentence(text: str, language: str, index: int = 0, is_title: bool = False) -> SentenceMatch:
     """Match lexicon terms and places in one sentence."""
     padded = normalize_for_matching(text, language)
     result = SentenceMatch(index=index, text=text, is_title=is_title)
     spans: list[tuple[int, int, PlaceVariant]] = []
+    negated = _NEGATED.get(language)
     for end, entries in build_automaton(language).iter(padded):
         boundary = padded[end + 1] == " " if end + 1 < len(padded) else True
         for entry in entries:
             if not entry.stem and not boundary:
                 continue
             if entry.term is not None:
+                if negated is not None and entry.term.category.startswith("attack:") and _is_negated(padded, end - entry.length + 1, negated):
+                    continue
                 result.hits.setdefault(entry.term.category, []).append(entry.term.text)
             elif entry.place is not None:
                 spans.append((end - entry.length + 2, end + 1, entry.place))

@@ -50,6 +50,12 @@ def normalize_arabic(text: str) -> str:
     return text.translate(_DIGITS)
 
 
+def compile_arabic(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """Compile a regular expression over normalised Arabic text, folding the
+    pattern's own spelling the same way ("قتلى" matches the normalised "قتلي")."""
+    return re.compile(normalize_arabic(pattern), flags)
+
+
 def normalize_english(text: str) -> str:
     """Lower-case English text and unify apostrophe forms."""
     return _HTML_APOS.sub("'", text).lower()

@@ -2,8 +2,10 @@
 
 import datetime as dt
 
-from detector.context import describe_sentences, parse_article_date, resolve_date
-from detector.fields import extract_casualties, extract_incidents, parse_number
+from detector.casualties import extract_casualties, parse_number
+from detector.context import describe_sentences, parse_article_date, resolve_date, strip_attribution_day
+from detector.fields import extract_incidents
+from detector.gazetteer import resolve_governorate
 from detector.matcher import analyse_article, match_sentence
 
 
@@ -183,3 +185,75 @@ def test_arabic_vague_toll_does_not_lead():
         language="ar",
     )
     assert incidents[0]["killed"] == 7
+
+
+def test_attribution_day_is_not_the_incident_day():
+    article = dt.date(2024, 2, 9)  # a Friday
+    assert strip_attribution_day("Two were killed on Tuesday, police said Thursday", "en").strip().endswith("police")
+    sentence = match_sentence("A bomb killed two soldiers in Kirkuk on Tuesday, officials said Thursday.", "en")
+    assert resolve_date([sentence], "en", article) == "2024-02-06"
+    sentence = match_sentence("Gunmen attacked a checkpoint in Diyala, police told reporters on Wednesday.", "en")
+    assert resolve_date([sentence], "en", article) == "2024-02-09"
+
+
+def test_explicit_date_wins_over_weekday():
+    article = dt.date(2024, 2, 9)  # a Friday
+    sentence = match_sentence("Late on Friday, February 2, jets struck two sites near Qaim.", "en")
+    assert resolve_date([sentence], "en", article) == "2024-02-02"
+
+
+def test_reporting_day_does_not_split_an_incident():
+    incidents = _incidents(
+        "",
+        "A car bomb went off in Baghdad's Green Zone, officials said Saturday. "
+        "The car bomb attack Monday left three people dead and six others wounded in the Green Zone.",
+        date=None,
+    )
+    assert len(incidents) == 1
+    assert incidents[0]["killed"] == 3 and incidents[0]["wounded"] == 6
+
+
+def test_second_figure_after_a_first_one():
+    assert extract_casualties(["The blast left four people dead and eleven others injured."], "en") == (4, 11)
+    assert extract_casualties(["Officials said 9 people, among them children, were killed."], "en")[0] == 9
+
+
+def test_shooting_down_drones_kills_nobody():
+    assert extract_casualties(["Air defences shot down three drones over the base."], "en") == (None, None)
+    assert extract_casualties(["Police shot dead two attackers at the gate."], "en")[0] == 2
+
+
+def test_hostages_held_in_iraq_form_an_incident():
+    incidents = _incidents("Ministry seeks release of hostages", "Two Nepali engineers were taken hostage in Iraq, their ministry said.")
+    assert incidents and incidents[0]["attack_type"] == "abduction"
+    assert incidents[0]["governorate"] == ""
+
+
+def test_title_naming_two_governorates_heads_the_body_incidents():
+    title = "Attack on Baghdad base and storming of office in Basra"
+    text = "Two mortar shells fell inside a base in Baghdad on Thursday. In Basra, protesters stormed a party office."
+    first = _incidents(title, text)[0]
+    assert (first["governorate"], first["attack_type"]) == ("Baghdad", "mortar_artillery")
+
+
+def test_arabic_patterns_match_normalised_spellings():
+    # "قتلى", "جرحى" and "خسائر" are folded to "قتلي", "جرحي" and "خساير" before matching
+    assert extract_casualties(["سقوط 4 قتلى و7 جرحى في انفجار"], "ar") == (4, 7)
+    assert extract_casualties(["سقطت قذيفة على مبنى دون وقوع خسائر"], "ar") == (0, 0)
+
+
+def test_arabic_shells_falling_are_no_toll():
+    assert extract_casualties(["أعلنت الشرطة سقوط 3 قذائف هاون قرب مطار بغداد"], "ar") == (None, None)
+
+
+def test_arabic_assassination_of_one_person():
+    assert extract_casualties(["اغتيال محام بارز في البصرة"], "ar")[0] == 1
+    assert extract_casualties(["نجا مسؤول من محاولة اغتيال في البصرة"], "ar")[0] is None
+    assert extract_casualties(["اغتيال ناشطين في البصرة"], "ar")[0] is None
+
+
+def test_gazetteer_towns():
+    assert resolve_governorate("Injana") == "Diyala"
+    assert resolve_governorate("Musayyeb") == "Babil"
+    assert resolve_governorate("Akre") == "Duhok"
+    assert resolve_governorate("خان بني سعد") == "Diyala"
