@@ -20,8 +20,11 @@ from .fields import extract_incidents
 from .matcher import Analysis, analyse_article
 from .model import MODEL_PATH, LinearModel, load_models
 from .normalize import detect_language
+from .polish import detect_polish, is_polish
 
 SUPPORTED_LANGUAGES = ("en", "ar")
+"""Languages with lexicons and trained models. Polish articles (:func:`is_polish`)
+take the keyword-rule path of :mod:`detector.polish` instead."""
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +145,15 @@ class Detector:
 
     def keyword_stage(self, title: str, text: str, language: str | None = None) -> KeywordResult:
         """Fast pre-filter: attack term and Iraqi place in the same sentence."""
+        if is_polish(title or "", text or ""):
+            found = detect_polish(title or "", text or "", None)["explanation"]
+            return KeywordResult(
+                candidate=found["score"] >= found["threshold"],
+                language="pl",
+                terms=found["terms"],
+                places=found["places"],
+                sentences=found["sentences"],
+            )
         language = choose_language(title, text, language)
         analysis = analyse_article(title or "", text or "", language)
         contexts = describe_sentences(analysis, None)
@@ -155,7 +167,10 @@ class Detector:
         )
 
     def detect(self, title: str, text: str, date: str | None = None, language: str | None = None) -> Detection:
-        """Classify one article and extract its incidents."""
+        """Classify one article and extract its incidents (Polish articles by
+        the fixed keyword rule of :mod:`detector.polish`: no Polish model exists)."""
+        if is_polish(title or "", text or ""):
+            return Detection(**detect_polish(title or "", text or "", date))
         language = choose_language(title, text, language)
         prepared = prepare_article(title, text, date, language, with_text=False)
         model = self._model_for(language)
