@@ -178,13 +178,25 @@ def build_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             add("news-please", f"skipped: {np_['skipped']}")
     s = r.get("storage")
     if s:
-        add(f"storage: bulk ingest, {s['rows']:,} rows, batches of {s['batch']} (rows/s)", s["rows_per_s"],
+        add(f"storage: bulk import (Store.bulk_ingest), {s['rows']:,} rows, batches of {s['batch']:,}, "
+            "end to end incl. FTS build, merge, checkpoint (rows/s)", s["rows_per_s"],
             f">= {TARGETS['ingest_rows_per_s']:,}", s["rows_per_s"] >= TARGETS["ingest_rows_per_s"])
-        add("storage: ingest rate over the last 10 % (rows/s)", s["last_10pct_rows_per_s"])
+        add("storage: import parts (s): batches / of which waiting for input / final FTS merge + checkpoint",
+            f"{s['batches_s']} / {s['waiting_for_rows_s']} / {s['fts_merge_checkpoint_optimize_s']}")
+        add("storage: import rate of the batches over the last 10 % (rows/s)", s["last_10pct_rows_per_s"])
         add("storage: database size (MB)", s["db_mb"])
+        add("storage: peak RSS of the benchmark process after the import (MB)", s.get("peak_rss_mb"))
+        w = s.get("daemon_writes")
+        if w:
+            add(f"storage: then the crawler's write path, {w['rows']:,} rows in batches of {w['batch']} (rows/s)",
+                w["rows_per_s"])
         for q in s["queries"]:
-            add(f"FTS {q['query']}: p50 / p95 ms ({q['matches']:,} matches)", f"{q['p50_ms']} / {q['p95_ms']}",
-                f"p95 <= {TARGETS['query_p95_ms']:g}", q["p95_ms"] <= TARGETS["query_p95_ms"])
+            name = f"FTS {q['query']}: p50 / p95 ms ({q['matches']:,} matches)"
+            if q.get("compared_only"):
+                add(name, f"{q['p50_ms']} / {q['p95_ms']}", "(comparison)")
+            else:
+                add(name, f"{q['p50_ms']} / {q['p95_ms']}", f"p95 <= {TARGETS['query_p95_ms']:g}",
+                    q["p95_ms"] <= TARGETS["query_p95_ms"])
     d = r.get("detector")
     if d:
         add(f"detector keyword stage, 1 core ({d['articles']} dev.jsonl articles/s)", d["keyword_stage_articles_per_s"],
@@ -230,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listing", choices=("rss", "sitemap"), default="rss",
                         help="what both crawlers read: the RSS feed (default) or the Google News sitemap")
     parser.add_argument("--concurrency", type=int, default=32, help="newswatch crawl.concurrency (default 32)")
-    parser.add_argument("--batch", type=int, default=5000, help="rows per write batch in the storage test (default 5000)")
+    parser.add_argument("--batch", type=int, default=None,
+                        help="rows per import transaction in the storage test (default 50,000)")
     parser.add_argument("--repeats", type=int, default=20, help="timed repeats of each FTS query (default 20)")
     parser.add_argument("--detector-runs", type=int, default=None, help="passes over dev.jsonl (default 5; 1 with --quick)")
     parser.add_argument("--json", type=Path, default=BENCH / "results" / "latest.json", help="where to write the JSON")
@@ -280,9 +293,10 @@ def main(argv: list[str] | None = None) -> int:
             import storagebench
 
             log(f"storage: ingesting {args.articles:,} rows ...")
-            result["storage"] = storagebench.run(args.articles, args.batch, args.repeats,
+            result["storage"] = storagebench.run(args.articles, args.batch or storagebench.DEFAULT_BATCH, args.repeats,
                                                  db_path=(args.workdir / "scale.db") if args.workdir else None)
-            log(f"storage: {result['storage']['rows_per_s']:,} rows/s")
+            log(f"storage: {result['storage']['rows_per_s']:,} rows/s, queries p95 <= "
+                f"{result['storage']['query_p95_max_ms']} ms")
         if not args.skip_detector:
             import bench_detector
 

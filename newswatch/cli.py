@@ -27,6 +27,7 @@ LAZY_COMMANDS = {
     "eval": "detector.commands:eval_command",
     "alerts": "alerts.commands:alerts",
     "group": "grouping.commands:group_command",
+    "import": "storage.commands:import_command",
     "incidents": "grouping.commands:incidents_command",
     "run": "scheduler.commands:run_command",
     "status": "scheduler.commands:status_command",

@@ -12,14 +12,18 @@ import hashlib
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
 from storage.schema import MIGRATIONS
+
+if TYPE_CHECKING:
+    from storage.bulk import ImportResult
 
 LOGGER = logging.getLogger(__name__)
 
@@ -33,6 +37,17 @@ SEARCH_BY_RANK_SQL = (
     "(select rowid, rank from articles_fts where articles_fts match ? order by rank limit ?) f "
     "join articles a on a.id = f.rowid order by f.rank"
 )
+#: the best by bm25 among the newest ``?`` matches: FTS5 reads the doclists newest first, stops
+#: after that many rows and computes bm25 for those rows only; then the best ``?`` are joined
+SEARCH_RECENT_BY_RANK_SQL = (
+    "select a.id, a.title, a.published from "
+    "(select rowid, rank from "
+    "(select rowid, rank from articles_fts where articles_fts match ? order by rowid desc limit ?) "
+    "order by rank limit ?) f "
+    "join articles a on a.id = f.rowid order by f.rank"
+)
+#: matches ranked by :meth:`Store.search`: the most recently stored ones
+SEARCH_CANDIDATES = 2000
 #: rows walked newest first (published index) before collecting every match instead
 NEWEST_PROBE_BUDGET = 300
 NEWEST_COUNT_SQL = "select count(*) from articles_fts where articles_fts match ?"
@@ -53,6 +68,30 @@ NEWEST_COLLECT_SQL = (
     "where a.id in (select rowid from articles_fts where articles_fts match ?) and a.published >= ? "
     "order by a.published desc limit ?"
 )
+
+
+#: indexes the articles stored since a batch writer deferred the insert trigger (see schema m003)
+INDEX_DEFERRED_SQL = "insert into articles_fts (rowid, title, text) select id, title, text from articles where id >= ?"
+
+
+@contextmanager
+def deferred_fts(db: Database) -> Iterator[None]:
+    """Inside the caller's transaction: index the articles inserted in the block with one FTS5 statement.
+
+    The block's inserts skip the per-row FTS trigger (``fts_deferred`` has a
+    row, visible to this transaction only); on leaving, every article with an
+    id above those stored before the block is indexed at once and the row is
+    deleted. Inserted articles must not set ``id`` (they get ids above every
+    stored one). On an error the caller's transaction is rolled back, flag
+    included.
+    """
+    if not db.conn.in_transaction:
+        raise StorageError("deferred_fts needs an open transaction")
+    first = (db.execute("select max(rowid) from articles").fetchone()[0] or 0) + 1
+    db.execute("insert into fts_deferred (since_id) values (?)", [first])
+    yield
+    db.execute(INDEX_DEFERRED_SQL, [first])
+    db.execute("delete from fts_deferred")
 
 
 class StorageError(Exception):
@@ -171,12 +210,13 @@ class Store:
         stored: list[dict[str, Any]] = []
         if not rows:
             return stored
-        with self.db.atomic():
+        with self.db.atomic(), deferred_fts(self.db):
             known = self.known_urls([r["url"] for r in rows] + [r.get("canonical_url") or r["url"] for r in rows])
             for row in rows:
                 if row["url"] in known or (row.get("canonical_url") or row["url"]) in known:
                     continue
                 row = dict(row)
+                row.pop("id", None)  # ids are assigned (above every stored one: see deferred_fts)
                 row.setdefault("fetched_at", utcnow())
                 if not row.get("content_hash"):
                     row["content_hash"] = hash_text(row.get("text") or "")
@@ -194,9 +234,29 @@ class Store:
                     known.add(row.get("canonical_url") or row["url"])
         return stored
 
-    def search(self, query: str, limit: int = 50) -> list[dict[str, Any]]:
-        """The ``limit`` articles that best match the FTS5 ``query`` (bm25), best first."""
-        cursor = self.db.execute(SEARCH_BY_RANK_SQL, [query, limit])
+    def bulk_ingest(self, rows: Iterable[dict[str, Any]], batch: int | None = None, optimize: bool = True,
+                    progress: Callable[[ImportResult], None] | None = None) -> ImportResult:
+        """Store many articles fast (archives, dumps): see :func:`storage.bulk.bulk_ingest`."""
+        from storage.bulk import BULK_BATCH, bulk_ingest
+
+        return bulk_ingest(self, rows, batch=batch or BULK_BATCH, optimize=optimize, progress=progress)
+
+    def search(self, query: str, limit: int = 50,
+               candidates: int | None = SEARCH_CANDIDATES) -> list[dict[str, Any]]:
+        """The ``limit`` articles that best match the FTS5 ``query`` (bm25), best first.
+
+        bm25 costs a few microseconds per matching row, so a common query
+        (tens of thousands of matches at a million articles) would spend
+        hundreds of milliseconds ranking rows it does not return. Only the
+        ``candidates`` most recently stored matches are ranked (FTS5 reads
+        its doclists newest first and stops there; bm25 runs on those rows
+        only). A query with fewer matches is ranked in full, as is every
+        query with ``candidates=None``.
+        """
+        if candidates is None:
+            cursor = self.db.execute(SEARCH_BY_RANK_SQL, [query, limit])
+        else:
+            cursor = self.db.execute(SEARCH_RECENT_BY_RANK_SQL, [query, max(candidates, limit), limit])
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 

@@ -10,7 +10,9 @@ Tables
 sources        one row per configured source, with its polling state
 feed_state     conditional-GET validators and health per feed/sitemap URL
 articles       one row per stored article (``url`` is the canonical URL, unique)
-articles_fts   FTS5 index over ``title`` and ``text``, kept by triggers
+articles_fts   FTS5 index over ``title`` and ``text``, kept by triggers (m003: a batch
+               writer defers the insert trigger and indexes its batch in one statement)
+fts_deferred   empty except inside a batch writer's transaction (see m003)
 failures       every fetch/parse/extract failure, against its source and URL
 crawl_runs     one row per source per crawl run, with its counts
 reports        flagged articles: score, why, explanation
@@ -192,3 +194,31 @@ def m001_initial(db: Database) -> None:
 from grouping.schema import m002_events  # noqa: E402  (events: incidents grouped across outlets)
 
 MIGRATIONS()(m002_events)
+
+
+#: the articles insert trigger from m003 on: it indexes a row unless a batch writer deferred indexing
+ARTICLES_AI_SQL = """
+CREATE TRIGGER "articles_ai" AFTER INSERT ON "articles"
+WHEN NOT EXISTS (SELECT 1 FROM "fts_deferred") BEGIN
+  INSERT INTO "articles_fts" (rowid, "title", "text") VALUES (new.rowid, new."title", new."text");
+END
+"""
+
+
+@MIGRATIONS()
+def m003_fts_batch_indexing(db: Database) -> None:
+    """Let a writer index a whole batch of articles with one FTS5 statement.
+
+    FTS5 writes out its in-memory buffer at every statement boundary inside a
+    transaction, so the per-row insert trigger wrote one tiny index segment per
+    article, which FTS5 then merged again and again: most of an insert's cost,
+    growing with the index. The trigger now skips rows while ``fts_deferred``
+    has a row. A batch writer (``Store.insert_articles``, ``newswatch import``)
+    inserts that row, its articles, indexes them with one ``INSERT ... SELECT``
+    and deletes the row, all in one transaction, so no other connection ever
+    sees the flag; any other insert (sqlite-utils, Datasette) is indexed by the
+    trigger as before. The update and delete triggers are unchanged.
+    """
+    db["fts_deferred"].create({"since_id": int})
+    db.execute('DROP TRIGGER "articles_ai"')
+    db.execute(ARTICLES_AI_SQL)
