@@ -13,6 +13,8 @@ articles       one row per stored article (``url`` is the canonical URL, unique)
 articles_fts   FTS5 index over ``title`` and ``text``, kept by triggers (m003: a batch
                writer defers the insert trigger and indexes its batch in one statement)
 fts_deferred   empty except inside a batch writer's transaction (see m003)
+articles_fts_vocab
+               the terms of ``articles_fts`` with their counts (fts5vocab: computed on demand, m004)
 failures       every fetch/parse/extract failure, against its source and URL
 crawl_runs     one row per source per crawl run, with its counts
 reports        flagged articles: score, why, explanation
@@ -222,3 +224,20 @@ def m003_fts_batch_indexing(db: Database) -> None:
     db["fts_deferred"].create({"since_id": int})
     db.execute('DROP TRIGGER "articles_ai"')
     db.execute(ARTICLES_AI_SQL)
+
+
+#: the FTS5 vocabulary of ``articles_fts``, one row per term (see m004)
+ARTICLES_VOCAB = "articles_fts_vocab"
+
+
+@MIGRATIONS()
+def m004_fts_vocabulary(db: Database) -> None:
+    """Expose the terms of the articles' full-text index, for prefix queries.
+
+    An ``fts5vocab`` table of type 'row' (``term``, ``doc``, ``cnt``) is a view
+    that FTS5 computes from the index on demand: nothing is copied or kept up to
+    date. ``Store.search`` looks up the terms of a prefix query (``milit*``) in
+    it and searches for those terms instead (see ``storage.db.expand_prefixes``):
+    ranking a prefix made FTS5 build the prefix's merged match list twice.
+    """
+    db.execute(f"CREATE VIRTUAL TABLE \"{ARTICLES_VOCAB}\" USING fts5vocab(articles_fts, 'row')")
