@@ -14,8 +14,10 @@ run; pages/s = pages / seconds.
 
 Peak memory: :class:`TreeSampler` reads ``VmRSS`` from ``/proc`` for the
 process and every descendant (all threads' ``children`` lists, so the
-forkserver and the extraction workers are included) every 20 ms and keeps
-the largest sum (``peak_tree_rss_mb``). Shared pages are counted once per
+forkserver and the extraction workers are included; the readers are
+:func:`newswatch.localsite.rss_kb` and :func:`~newswatch.localsite.tree_pids`,
+which the hostile-input tests use too) every 20 ms and keeps the largest sum
+(``peak_tree_rss_mb``). Shared pages are counted once per
 process, so the sum is an upper bound of the memory the tree needs.
 ``psutil`` is not a newswatch dependency, so ``/proc`` is read directly.
 """
@@ -35,6 +37,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from newswatch.localsite import rss_kb, tree_pids
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 GUARD_DIR = BENCH / "netguard"
@@ -43,45 +47,7 @@ NEWSPLEASE_SPEC = "news-please"
 NEWSPLEASE_EXTRACTOR = "newspaper_extractor_no_images"
 
 
-# -- memory -------------------------------------------------------------------
-def _rss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return found
-    for task in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as fh:
-                found.extend(int(c) for c in fh.read().split())
-        except OSError:
-            continue
-    return found
-
-
-def tree_pids(pid: int) -> list[int]:
-    """``pid`` and all its descendants."""
-    seen, stack = [], [pid]
-    while stack:
-        current = stack.pop()
-        if current in seen:
-            continue
-        seen.append(current)
-        stack.extend(_children(current))
-    return seen
-
-
+# -- memory ---------------------------------------------------------------------
 class CpuWindow:
     """CPU seconds used while it is open: by the waited-for children (exact,
     ``RUSAGE_CHILDREN``), by this process, and by every other process on the
@@ -131,7 +97,7 @@ class TreeSampler:
     def _run(self) -> None:
         while not self._stop.is_set():
             pids = tree_pids(self.pid)
-            sizes = [_rss_kb(p) for p in pids]
+            sizes = [rss_kb(p) for p in pids]
             self.peak_tree_kb = max(self.peak_tree_kb, sum(sizes))
             self.peak_main_kb = max(self.peak_main_kb, sizes[0] if sizes else 0)
             self.max_processes = max(self.max_processes, sum(1 for s in sizes if s))
@@ -202,6 +168,21 @@ language = "en"
 """, encoding="utf-8")
 
 
+def _timings(pages: int, wall: float, crawl_s: float, sampler: TreeSampler, cpu: CpuWindow) -> dict[str, Any]:
+    """The figures both crawlers report: seconds, pages/s, peak memory, CPU and other load."""
+    return {
+        "wall_s": round(wall, 3),
+        "crawl_s": round(crawl_s, 3),
+        "pages_per_s": round(pages / crawl_s, 2) if crawl_s > 0 else 0.0,
+        "pages_per_s_wall": round(pages / wall, 2),
+        "peak_tree_rss_mb": round(sampler.peak_tree_kb / 1024, 1),
+        "peak_main_rss_mb": round(sampler.peak_main_kb / 1024, 1),
+        "processes": sampler.max_processes,
+        "cpu_s": round(cpu.children_s, 2),
+        "other_load_cores": round(cpu.other_s / cpu.seconds, 2) if cpu.seconds else 0.0,
+    }
+
+
 def _db_counts(db: Path) -> dict[str, int]:
     conn = sqlite3.connect(str(db))
     try:
@@ -243,15 +224,7 @@ def run_newswatch(site: Any, workdir: Path, guard_log: Path, listing: str = "rss
     return {
         "pages": pages,
         **_db_counts(db),
-        "wall_s": round(wall, 3),
-        "crawl_s": round(crawl_s, 3),
-        "pages_per_s": round(pages / crawl_s, 2) if crawl_s > 0 else 0.0,
-        "pages_per_s_wall": round(pages / wall, 2),
-        "peak_tree_rss_mb": round(sampler.peak_tree_kb / 1024, 1),
-        "peak_main_rss_mb": round(sampler.peak_main_kb / 1024, 1),
-        "processes": sampler.max_processes,
-        "cpu_s": round(cpu.children_s, 2),
-        "other_load_cores": round(cpu.other_s / cpu.seconds, 2) if cpu.seconds else 0.0,
+        **_timings(pages, wall, crawl_s, sampler, cpu),
     }
 
 
@@ -344,15 +317,7 @@ def run_newsplease(site: Any, workdir: Path, guard_log: Path, setup: dict[str, A
         "stored": len(json_files),
         "crashed": crashed,
         "crash_examples": _crash_examples(output),
-        "wall_s": round(wall, 3),
-        "crawl_s": round(crawl_s, 3),
-        "pages_per_s": round(pages / crawl_s, 2) if crawl_s > 0 else 0.0,
-        "pages_per_s_wall": round(pages / wall, 2),
-        "peak_tree_rss_mb": round(sampler.peak_tree_kb / 1024, 1),
-        "peak_main_rss_mb": round(sampler.peak_main_kb / 1024, 1),
-        "processes": sampler.max_processes,
-        "cpu_s": round(cpu.children_s, 2),
-        "other_load_cores": round(cpu.other_s / cpu.seconds, 2) if cpu.seconds else 0.0,
+        **_timings(pages, wall, crawl_s, sampler, cpu),
     }
 
 

@@ -8,9 +8,9 @@
 
 Modules: ``settings`` (every default), ``urls``, ``feeds``, ``sitemaps``,
 ``dates``, ``extract`` (pool worker), ``pool``, ``writer`` (single database
-writer, detections), ``middlewares`` (private hosts), ``spider``,
-``pipelines``, ``context``, ``results`` (counts, progress protocol),
-``service``, ``run``. Importing this package does not import Twisted's reactor.
+writer, detections), ``middlewares`` (private hosts, robots.txt, meta
+refresh), ``spider``, ``pipelines``, ``context``, ``results`` (counts,
+progress protocol), ``service``, ``run``. Importing this package does not import Twisted's reactor.
 """
 
 from __future__ import annotations

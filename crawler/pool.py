@@ -6,7 +6,10 @@ keeps one :class:`~concurrent.futures.ProcessPoolExecutor` for the life of the
 service, started with the ``forkserver`` method (``spawn`` where forkserver is
 not available), never a plain ``fork`` of a process running an event loop.
 Workers are forked from a server that has already imported
-:mod:`crawler.extract`, so they start quickly.
+:mod:`crawler.extract`, so they start quickly. :meth:`ExtractorPool.start`
+forks and warms them up (:func:`crawler.extract.warm_worker`) in a background
+thread, before the crawler is built; a page that arrives before they are up
+waits for them without blocking the event loop.
 
 A page that kills its worker (a crash in a C library) breaks the whole pool:
 the pool is rebuilt and the pages that were in flight are tried once more,
@@ -28,6 +31,7 @@ import logging
 import logging.handlers
 import multiprocessing
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -71,8 +75,14 @@ class ExtractorPool:
         self._executor: ProcessPoolExecutor | None = None
         self._generation = 0
         self._listener: logging.handlers.QueueListener | None = None
+        self._lock = threading.Lock()  # the pool is started from a thread (start()) and used from the loop
+        self._starter: threading.Thread | None = None
 
     def _get(self) -> tuple[ProcessPoolExecutor, int]:
+        with self._lock:
+            return self._get_locked()
+
+    def _get_locked(self) -> tuple[ProcessPoolExecutor, int]:
         if self._executor is None:
             ctx = _context()
             queue = ctx.Queue()  # one per generation: a terminated worker may leave a queue unusable
@@ -111,6 +121,10 @@ class ExtractorPool:
 
     async def extract(self, html: bytes | str, url: str, feed_date: object, hints: dict[str, Any]) -> dict[str, Any]:
         """Run :func:`crawler.extract.extract_worker` in a worker and return its result."""
+        starter = self._starter
+        if starter is not None and starter.is_alive():
+            # the workers are being forked (start()): wait off the loop, downloads go on meanwhile
+            await asyncio.to_thread(starter.join)
         for attempt in (1, 2):
             executor, generation = self._get()
             try:
@@ -128,19 +142,42 @@ class ExtractorPool:
     def warm_up(self, detect: bool = True) -> None:
         """Start the workers now rather than on the first page, and load their lazy state.
 
-        Each worker runs :func:`crawler.extract.warm_worker` (a tiny
-        extraction, and the detector when ``detect``). Returns at once: the
-        workers start while the listings are fetched. Does nothing when the
-        pool is already running.
+        Each worker runs :func:`crawler.extract.warm_worker` (its whole path
+        on a small page, the detector too when ``detect``). Blocks while the
+        workers are forked (:meth:`start` does this in a thread); the warm-up
+        itself runs in the workers. Does nothing when the pool is already
+        running.
         """
-        if self._executor is not None:
-            return
-        executor, _ = self._get()
+        with self._lock:
+            if self._executor is not None:
+                return
+            executor, _ = self._get_locked()
         for _ in range(self.workers):
             executor.submit(warm_worker, detect)
 
+    def start(self, detect: bool = True) -> None:
+        """Like :meth:`warm_up`, in a background thread: returns at once, never blocks the loop.
+
+        Starting the forkserver and forking the workers takes a few tenths of
+        a second (the forkserver imports :mod:`crawler.extract`); called
+        before the crawler is built, that happens while Scrapy sets up.
+        """
+        if self._executor is not None or (self._starter is not None and self._starter.is_alive()):
+            return
+        self._starter = threading.Thread(target=self._start, args=(detect,), name="newswatch-pool-start", daemon=True)
+        self._starter.start()
+
+    def _start(self, detect: bool) -> None:
+        try:
+            self.warm_up(detect)
+        except Exception:  # the first page will try again (and report) through _get()
+            LOGGER.warning("cannot start the extraction workers", exc_info=True)
+
     def shutdown(self) -> None:
         """Stop the workers (waits for pages in flight)."""
+        starter, self._starter = self._starter, None
+        if starter is not None:
+            starter.join()
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None

@@ -84,7 +84,12 @@ def _finish_sources(store: Store, outcomes: list[dict[str, Any]], feed_states: l
 
 
 class CrawlService:
-    """Crawls the configured sources into the database at ``db_path``."""
+    """Crawls the configured sources into the database at ``db_path``.
+
+    ``pool`` is the extraction pool to use (default: a new one with
+    ``crawl.workers`` workers); :func:`crawler.run.run_crawl` passes one it
+    started before importing Scrapy. :meth:`close` shuts it down either way.
+    """
 
     def __init__(
         self,
@@ -93,6 +98,7 @@ class CrawlService:
         *,
         detect: bool = True,
         hook: FlaggedHook | None = on_flagged,
+        pool: ExtractorPool | None = None,
     ) -> None:
         self.config = config
         self.db_path = Path(db_path)
@@ -100,7 +106,7 @@ class CrawlService:
         self.hook = hook
         self._runner: AsyncCrawlerRunner | None = None
         self._writer: Writer | None = None
-        self._pool = ExtractorPool(config.crawl.workers)
+        self._pool = pool if pool is not None else ExtractorPool(config.crawl.workers)  # shut down by close()
         self._lock: asyncio.Lock | None = None
         self._closed = False
         self._stopping = False
@@ -141,6 +147,8 @@ class CrawlService:
         if not sources:
             result.finished = utcnow()
             return result
+        # the workers start (forkserver, imports, warm-up) while Scrapy and the database get ready
+        self._pool.start(self.detect)
         runner = self._ensure_runner()
         writer = self._ensure_writer()
         await writer.call(Store.sync_sources, sources)

@@ -19,6 +19,9 @@ the others are module constants documented here:
 ``GIVE_UP_AFTER``       a link whose page failed this many times (robots, HTTP
                         error, not an article) is no longer requested
 ``AUTOTHROTTLE_*``      start/max delay of Scrapy's AutoThrottle when enabled
+``CONCURRENT_ITEMS``    items of one response processed at once (Scrapy's
+                        ``CONCURRENT_ITEMS``); an article page yields one item,
+                        and Scrapy starts this many tasks for every response
 ======================  ========================================================
 
 :func:`build_scrapy_settings` turns a :class:`CrawlSettings` into the settings
@@ -49,6 +52,7 @@ EXTRACT_TIMEOUT_S = 120.0
 GIVE_UP_STAGES = ("robots", "page", "extract")
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
+CONCURRENT_ITEMS = 1
 
 #: item pipelines, in the order items pass through them
 ITEM_PIPELINES = {
@@ -56,9 +60,15 @@ ITEM_PIPELINES = {
     "crawler.pipelines.StorePipeline": 800,
 }
 
-#: runs before robots.txt (100) so that a refused host is never contacted
+#: the private-host check runs before robots.txt (100) so that a refused host
+#: is never contacted; Scrapy's robots.txt and meta-refresh middlewares are
+#: replaced by newswatch's (same places, see :mod:`crawler.middlewares`)
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.PrivateHostMiddleware": 50,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.RobotsTxtMiddleware": 100,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.MetaRefreshMiddleware": 580,
 }
 
 #: loggers that print boilerplate on every crawl; kept at WARNING
@@ -104,6 +114,7 @@ def build_scrapy_settings(crawl: CrawlSettings) -> dict[str, Any]:
         # Responses held while their items are extracted and stored: Scrapy's
         # 5 MB default (about 30 news pages) starves the extraction pool.
         "SCRAPER_SLOT_MAX_ACTIVE_SIZE": SCRAPER_SLOT_MAX_ACTIVE_SIZE,
+        "CONCURRENT_ITEMS": CONCURRENT_ITEMS,
         "RETRY_ENABLED": crawl.retries > 0,
         "RETRY_TIMES": crawl.retries,
         # A remote-control HTTP server that runs code sent to it: never.

@@ -56,8 +56,9 @@ class NewsSpider(Spider):
     # -- feeds and sitemaps ------------------------------------------------
     async def start(self) -> AsyncIterator[Request]:
         ctx = self.context
-        # workers start (and load trafilatura's state and the detector) while the listings download
-        ctx.pool.warm_up(ctx.detect)
+        # workers start (and load trafilatura's state and the detector) while the listings download;
+        # the crawl service has usually started them already
+        ctx.pool.start(ctx.detect)
         for source in ctx.sources:
             ctx.report("start", source.name, len(source.feeds) + len(source.sitemaps))
             for url in source.feeds:

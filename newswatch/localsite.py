@@ -17,6 +17,10 @@ background thread on an ephemeral port and serves
 - gzip: with ``gzip=True`` (or a route header ``X-Gzip: 1``) bodies are sent
   ``Content-Encoding: gzip`` to clients that accept it.
 
+:func:`rss_kb` and :func:`tree_pids` read, from ``/proc``, the memory of the
+processes that crawl such a site (benchmarks and the hostile-input tests
+sample them).
+
 Every request is logged (:attr:`LocalSite.log`: method, path, headers) so a
 test can check what was fetched and how often::
 
@@ -32,6 +36,7 @@ import gzip
 import hashlib
 import logging
 import mimetypes
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -263,3 +268,43 @@ class LocalSite:
             if modified_ts <= since_ts:
                 return 304, {"ETag": etag, "Last-Modified": modified}, b""
         return 200, headers, body
+
+
+# -- the processes that crawl a site: memory ------------------------------------------
+def rss_kb(pid: int) -> int:
+    """Resident memory of process ``pid`` in KiB (``VmRSS``); 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as fh:
+                found.extend(int(c) for c in fh.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def tree_pids(pid: int) -> list[int]:
+    """``pid`` and all its descendants (every thread's ``children`` list, so forkservers' workers too)."""
+    seen, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.append(current)
+        stack.extend(_children(current))
+    return seen

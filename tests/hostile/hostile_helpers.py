@@ -21,6 +21,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from newswatch.localsite import rss_kb, tree_pids
+
 ARABIC = (
     "قال مسؤولون أمنيون إن انفجاراً وقع في سوق مزدحم وسط بغداد صباح اليوم، "
     "مما أسفر عن مقتل ثلاثة أشخاص وإصابة عشرة آخرين بجروح."
@@ -217,36 +219,6 @@ class RawServer:
 
 
 # -- memory --------------------------------------------------------------------------
-def _rss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(entry))
-        except (OSError, IndexError, ValueError):
-            continue
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
 @dataclass
 class MemorySampler:
     """Samples the RSS of this process and of its descendants (the extraction pool) while running.
@@ -266,8 +238,8 @@ class MemorySampler:
 
     def __enter__(self) -> MemorySampler:
         pid = os.getpid()
-        self.base_self = self.peak_self = _rss_kb(pid)
-        self.base_child = max([_rss_kb(c) for c in _descendants(pid)] or [0])
+        self.base_self = self.peak_self = rss_kb(pid)
+        self.base_child = max([rss_kb(c) for c in tree_pids(pid)[1:]] or [0])
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         return self
@@ -277,12 +249,12 @@ class MemorySampler:
         ticks = 0
         children: list[int] = []
         while not self._stop.wait(self.interval):
-            self.peak_self = max(self.peak_self, _rss_kb(pid))
+            self.peak_self = max(self.peak_self, rss_kb(pid))
             if ticks % 10 == 0:
-                children = _descendants(pid)
+                children = tree_pids(pid)[1:]
             ticks += 1
             for child in children:
-                self.peak_child = max(self.peak_child, _rss_kb(child))
+                self.peak_child = max(self.peak_child, rss_kb(child))
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
