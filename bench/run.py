@@ -104,7 +104,8 @@ def run_crawls(args: argparse.Namespace, workdir: Path, guard_log: Path, log: An
                 log(f"run {n + 1}/{args.runs}: news-please {np_runs[-1]['pages_per_s']} pages/s")
     finally:
         site.stop()
-    result["floor"] = {"runs": floor_runs, "pages_per_s": median([r["pages_per_s"] for r in floor_runs])}
+    result["floor"] = {"runs": floor_runs, "pages_per_s": median([r["pages_per_s"] for r in floor_runs]),
+                       "defaults_pages_per_s": median([r.get("defaults_pages_per_s") for r in floor_runs])}
     result["newswatch"] = {
         "runs": nw_runs,
         "pages_per_s": median([r["pages_per_s"] for r in nw_runs]),
@@ -112,6 +113,8 @@ def run_crawls(args: argparse.Namespace, workdir: Path, guard_log: Path, log: An
         "peak_tree_rss_mb": max(r["peak_tree_rss_mb"] for r in nw_runs),
         "stored": median([r["stored"] for r in nw_runs]),
         "vs_floor": median([nw["pages_per_s"] / fl["pages_per_s"] for nw, fl in zip(nw_runs, floor_runs)]),
+        "vs_floor_defaults": median([nw["pages_per_s"] / fl["defaults_pages_per_s"] for nw, fl in zip(nw_runs, floor_runs)
+                                     if fl.get("defaults_pages_per_s")]),
     }
     if np_setup is not None:
         result["newsplease"] = {
@@ -154,13 +157,15 @@ def build_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             f"floor {median([x['other_load_cores'] for x in fl['runs']])}, "
             f"newswatch {median([x['other_load_cores'] for x in nw['runs']])}"
             + (f", news-please {median([x['other_load_cores'] for x in np_['runs']])}" if "runs" in np_ else ""))
-        add("floor: trafilatura alone, 1 process, 1 core (pages/s)", fl["pages_per_s"])
+        add("floor: trafilatura alone with newswatch's options, 1 process, 1 core (pages/s)", fl["pages_per_s"])
+        add("floor: trafilatura alone with its defaults, 1 process, 1 core (pages/s)", fl.get("defaults_pages_per_s"))
         add("newswatch crawl, 2 cores (pages/s, first request to exit)", nw["pages_per_s"])
         add("newswatch crawl (pages/s, process start to exit)", nw["pages_per_s_wall"])
         add("newswatch articles stored / pages", f"{nw['stored']} / {c['site']['pages']}")
         add("newswatch peak RSS, process tree (MB)", nw["peak_tree_rss_mb"])
         add("newswatch / floor", nw["vs_floor"], f">= {TARGETS['newswatch_vs_floor']}",
             nw["vs_floor"] is not None and nw["vs_floor"] >= TARGETS["newswatch_vs_floor"])
+        add("newswatch / floor with trafilatura's defaults", nw.get("vs_floor_defaults"))
         if "runs" in np_:
             add("news-please crawl (pages/s, first request to exit)", np_["pages_per_s"])
             add("news-please crawl (pages/s, process start to exit)", np_["pages_per_s_wall"])
