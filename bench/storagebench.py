@@ -15,7 +15,8 @@ import`` runs) on a database opened by ``storage.Store`` with the product's
 pragmas: ``--batch`` rows per transaction (default 50,000), the URL and
 content-hash duplicate checks, the insert, the FTS5 index built per batch with
 one ``INSERT ... SELECT``, and at the end the FTS5 merge into one segment, the
-WAL checkpoint and ``PRAGMA optimize``. The rate is rows over that whole time.
+WAL checkpoint and ``PRAGMA optimize``. The rate is rows over that whole time,
+given with the machine's load average before and after (it may be shared).
 The rows are generated on the import's reader thread, so generating them
 (and hashing every text) is inside the time too. Then ``DAEMON_ROWS`` more
 rows go through ``crawler.writer.write_batch`` in the crawler's flush size (50
@@ -161,6 +162,7 @@ def ingest(db_path: Path, articles: int, batch: int, texts: list[tuple[str, str,
 
     store = Store(db_path)
     marks: list[tuple[float, int]] = []  # (seconds since start, rows read) after each batch
+    load_before = os.getloadavg()
     started = time.perf_counter()
 
     def report(result: Any) -> None:
@@ -194,6 +196,8 @@ def ingest(db_path: Path, articles: int, batch: int, texts: list[tuple[str, str,
         "db_mb": round(size / 1e6),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),  # the process's, so far
         "mean_text_kb": round(text_bytes / 1000, 1),
+        # the machine's 1-minute load average before and after (the machine may be shared: rates vary with it)
+        "load_avg_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
     }
 
 

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from newswatch.cli import cli
 from storage import Store, open_database
+from storage.db import hash_text
 from storage.schema import MIGRATIONS
 
 
@@ -161,3 +162,89 @@ def test_import_command(tmp_path):
     assert len(fts_rowids(store.db, "Story")) == 5
     store.close()
     assert "Example" in CliRunner().invoke(cli, ["import", "--help"]).output
+
+
+def test_rows_another_writer_stores_between_batches_are_duplicates(tmp_path):
+    store = Store(tmp_path / "n.db")
+    other = Database(sqlite3.connect(tmp_path / "n.db", isolation_level=None))
+
+    def daemon(result):  # after the first batch: the daemon stores the URL of a later row, and a later text
+        if result.batches == 1:
+            other["articles"].insert(article(90, url="https://e.com/5"))
+            other["articles"].insert(article(91, text=article(6)["text"], content_hash=hash_text(article(6)["text"])))
+
+    result = store.bulk_ingest((article(n) for n in range(1, 9)), batch=4, progress=daemon)
+    assert (result.stored, result.url_duplicates, result.content_duplicates) == (6, 1, 1)
+    assert store.db["articles"].count == 8
+    assert fts_consistent(store.db)
+    other.close()
+    store.close()
+
+
+def test_a_url_the_in_memory_keys_missed_is_caught_by_the_unique_index(tmp_path):
+    store = Store(tmp_path / "n.db")
+    other = Database(sqlite3.connect(tmp_path / "n.db", isolation_level=None))
+
+    def by_hand(result):  # the newest row deleted by hand, its id reused for a URL of the next batch
+        if result.batches == 1:
+            newest = other.execute("select max(id) from articles").fetchone()[0]
+            other.execute("delete from articles where id = ?", [newest])
+            other["articles"].insert(article(92, url="https://e.com/6"))
+            assert other.execute("select max(id) from articles").fetchone()[0] == newest
+
+    result = store.bulk_ingest((article(n) for n in range(1, 9)), batch=4, progress=by_hand)
+    assert (result.stored, result.url_duplicates, result.content_duplicates) == (7, 1, 0)
+    assert store.db.execute("select count(*) from articles where url = 'https://e.com/6'").fetchone()[0] == 1
+    assert fts_consistent(store.db)
+    other.close()
+    store.close()
+
+
+def test_the_log_is_truncated_at_the_end_also_without_the_merge(tmp_path):
+    store = Store(tmp_path / "n.db")
+    result = store.bulk_ingest((article(n) for n in range(1, 2001)), batch=500, optimize=False)
+    assert result.stored == 2000
+    assert (tmp_path / "n.db-wal").stat().st_size == 0
+    assert store.db.execute("PRAGMA cache_size").fetchone()[0] == -256 * 1024  # the connection's own again
+    assert fts_consistent(store.db)
+    store.close()
+
+
+KILLED_IMPORT = """
+import os, sys
+sys.path.insert(0, {root!r})
+from storage import Store
+
+def rows():  # read on the import's reader thread, which runs while the writer indexes or commits a batch
+    for n in range(1, 100_000):
+        if n == 4500:
+            os._exit(9)  # killed mid-import: no rollback, no checkpoint, no cleanup
+        yield {{"url": f"https://e.com/{{n}}", "source": "s", "title": f"Title {{n}}",
+               "text": f"Story {{n}} near Erbil."}}
+
+Store(sys.argv[1]).bulk_ingest(rows(), batch=1000)
+"""
+
+
+def test_a_killed_import_leaves_its_committed_batches_indexed(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[2])
+    path = tmp_path / "n.db"
+    Store(path).close()
+    proc = subprocess.run([sys.executable, "-c", KILLED_IMPORT.format(root=root), str(path)], timeout=120)
+    assert proc.returncode == 9
+    store = Store(path)
+    assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    stored = store.db["articles"].count
+    assert stored % 1000 == 0 and stored < 4500  # whole batches only
+    assert len(fts_rowids(store.db, "Erbil")) == stored  # each one indexed
+    assert store.db.execute("select count(*) from fts_deferred").fetchone()[0] == 0
+    assert fts_consistent(store.db)
+    again = ({"url": f"https://e.com/{n}", "source": "s", "text": f"Story {n}."} for n in range(1, 5001))
+    result = store.bulk_ingest(again)
+    assert (result.stored, result.url_duplicates) == (5000 - stored, stored)
+    assert len(fts_rowids(store.db, "Story")) == 5000
+    store.close()
