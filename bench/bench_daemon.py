@@ -11,7 +11,9 @@ Two figures:
 
 latency
     From the moment a new item appears in the polled feed to the moment the
-    webhook receiver has its alert, for ``--items`` items published one at a
+    webhook receiver has its alert (the webhook set to ``alert_on = "reports"``:
+    one alert per flagged article, whether or not it opens a new incident),
+    for ``--items`` items published one at a
     time at random moments of the polling cycle (fixed ``--interval``):
     p50 / p95 / max. It includes waiting for the next poll (on average half
     the interval), the crawl, extraction, detection, the outbox and delivery.
@@ -177,6 +179,7 @@ name = "bench"
 url = "{receiver.url}"
 secret = "{SECRET}"
 timeout = "5s"
+alert_on = "reports"
 
 [service]
 port = 0

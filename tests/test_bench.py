@@ -97,3 +97,11 @@ def test_bench_run_tiny(shared_dir: Path, tmp_path: Path) -> None:
         assert any(m.startswith(expected) for m in measures), expected
     assert "floor: trafilatura alone" in proc.stdout and "newswatch / floor" in proc.stdout
     assert "| newswatch / floor |" in out_md.read_text()
+
+
+def test_daemon_bench_measures_latency_to_each_report_alert(tmp_path: Path) -> None:
+    import bench_daemon
+
+    result = bench_daemon.measure_latency(3, 0.5, tmp_path)
+    assert result["items"] == 3 and result["bad_signatures"] == 0 and result["exit_code"] == 0
+    assert 0 < result["latency_p50_s"] <= result["latency_p95_s"] <= result["latency_max_s"] < 60
