@@ -175,6 +175,7 @@ class Grouper:
         self.events: dict[str, Event] = {}
         self.seen: set[str] = set()
         self.links: dict[str, list[str]] = {}
+        self.added: dict[str, datetime] = {}  # article key -> publication time, for forgetting it later
         if db is not None:
             ensure_events_tables(db)
             self.load_open_events()
@@ -193,9 +194,10 @@ class Grouper:
         if key not in self.seen:
             self.seen.add(key)
             self.frequencies.observe(vector)  # every article teaches which wording is common
+        published = parse_published(article.get("date") or article.get("published"))
+        self.added.setdefault(key, published)
         if not flagged:
             return result
-        published = parse_published(article.get("date") or article.get("published"))
         self.close_old_events(published)
         origin = self.duplicates.add(key, text, article.get("title") or "")
         result.duplicate_of = origin
@@ -397,10 +399,17 @@ class Grouper:
 
     # -- lifetime and persistence -------------------------------------------
     def close_old_events(self, now: datetime) -> None:
-        """Forget (in memory) the events not updated within ``open_days`` of ``now``."""
-        cutoff = (now - timedelta(days=self.open_days)).isoformat()
-        for event_id in [e.id for e in self.events.values() if e.last_updated < cutoff]:
+        """Forget (in memory) the events not updated within ``open_days`` of ``now``, and the
+        articles published before then (their links, their near-duplicate signatures), so that
+        a long-running grouper holds only the open window."""
+        cutoff = now - timedelta(days=self.open_days)
+        for event_id in [e.id for e in self.events.values() if e.last_updated < cutoff.isoformat()]:
             del self.events[event_id]
+        for key in [k for k, published in self.added.items() if published < cutoff]:
+            del self.added[key]
+            self.seen.discard(key)
+            self.links.pop(key, None)
+            self.duplicates.forget(key)
 
     def save(self, result: GroupingResult, events: list[Event]) -> None:
         """Write the touched events and the article's links in one transaction."""
@@ -426,6 +435,7 @@ class Grouper:
                 link = dict(link, key=link["article_key"], attack_types=json.loads(link.get("attack_types") or "[]"))
                 event.articles.append(link)
                 self.links.setdefault(link["key"], [])
+                self.added.setdefault(link["key"], parse_published(link.get("published")))
                 if event.id not in self.links[link["key"]]:
                     self.links[link["key"]].append(event.id)
                 if link["key"] not in self.duplicates:

@@ -201,3 +201,12 @@ class DuplicateIndex:
         if len(title_key.split()) >= 5:
             self.titles.setdefault(title_key, key)
         return origin
+
+    def forget(self, key: str) -> None:
+        """Drop an article from the index (its events have closed); copies of it keep their origin's key."""
+        if self.signatures.pop(key, None) is None:
+            return
+        self.lsh.remove(key)
+        self.origins.pop(key, None)
+        for title_key in [t for t, k in self.titles.items() if k == key]:
+            del self.titles[title_key]

@@ -132,3 +132,24 @@ def test_unflagged_articles_are_not_grouped_and_created_alerts_once() -> None:
     again = grouper.add(make_article("g2", "Outlet", "2024-03-05T10:00:00+00:00", "Drone attack on Erbil airport",
                                      "A drone targeted Erbil airport on Tuesday."), flagged(DRONE_ERBIL))
     assert again.event_ids == made.event_ids and again.changes == []
+
+
+def test_articles_older_than_the_open_window_are_forgotten() -> None:
+    grouper = Grouper(open_days=14)
+    text = ("A car bomb exploded near a checkpoint in Tuz Khurmatu on Monday, killing three policemen, "
+            "security officials said.")
+    old = make_article("old", "Desk A", "2024-03-04T08:00:00Z", "Car bomb kills three policemen in Tuz Khurmatu", text)
+    old_incident = incident(date="2024-03-04", governorate="Salah al-Din", place="Tuz Khurmatu", attack_type="vbied",
+                            killed=3)
+    first = grouper.add(old, flagged(old_incident))
+    assert grouper.duplicates.add("probe", text) == "old"  # a copy published the same week is recognised
+    grouper.duplicates.forget("probe")
+
+    later = make_article("later", "Desk B", "2024-04-01T08:00:00Z", "Rocket hits Ain al-Asad air base",
+                         "Two rockets struck Ain al-Asad air base in Anbar on Monday, causing no casualties.")
+    grouper.add(later, flagged(incident(date="2024-04-01", governorate="Anbar", place="Ain al-Asad",
+                                        attack_type="rocket_missile", killed=0)))
+    assert "old" not in grouper.links and "old" not in grouper.seen and "old" not in grouper.added
+    assert "old" not in grouper.duplicates and first.event_ids[0] not in grouper.events
+    assert grouper.duplicates.add("copy", text) is None  # four weeks on, the old text is no longer indexed
+    assert "later" in grouper.links and "later" in grouper.duplicates
