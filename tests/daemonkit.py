@@ -7,6 +7,8 @@
   demo one (same story, one paragraph of its own, so that its text is new).
 * :class:`DaemonProcess` is ``python -m newswatch.cli run`` with its stderr
   (JSON log lines) in a file: its events, its health port, SIGTERM and SIGKILL.
+* :func:`write_config` points one source at the site's feed and one webhook
+  at a receiver.
 * :func:`wait_for` polls a predicate and fails with the daemon's last log
   lines when the daemon exits or the time runs out; :func:`query` reads the
   database with a connection of its own.
@@ -29,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from newswatch.localsite import LocalSite
+from newswatch.localsite import LOCAL_CRAWL_SETTINGS, LocalSite
 
 REPO = Path(__file__).resolve().parents[1]
 SITE_DIR = REPO / "newswatch" / "demo" / "site"
@@ -101,6 +103,37 @@ class DemoFeedSite:
         xml = (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{self.title}</title>'
                f"<link>{self.url('/')}</link><description>test</description>{body}</channel></rss>")
         return 200, {"Content-Type": "application/rss+xml"}, xml.encode("utf-8")
+
+
+def write_config(path: Path, site: DemoFeedSite, receiver: Any, *, source: str, interval: str = "1s",
+                 timeout: str = "5s", webhook: str = "", service: str = 'host = "127.0.0.1"\nport = 0') -> Path:
+    """Write a daemon configuration: ``source`` polls the site's feed, one webhook ("ops") posts to
+    ``receiver`` (its ``url`` and ``secret``); ``webhook`` adds lines to that webhook's table."""
+    path.write_text(f"""
+[crawl]
+{LOCAL_CRAWL_SETTINGS}
+concurrency = 8
+concurrency_per_domain = 8
+interval = "{interval}"
+min_interval = "{interval}"
+max_interval = "2s"
+
+[[sources]]
+name = "{source}"
+feeds = ["{site.url('/feed.xml')}"]
+
+[[webhooks]]
+name = "ops"
+url = "{receiver.url}"
+secret = "{receiver.secret}"
+timeout = "{timeout}"
+{webhook}
+
+[service]
+{service}
+log_format = "json"
+""", encoding="utf-8")
+    return path
 
 
 class DaemonProcess:

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from alerts.receiver import Answer, Delivery as Received, WebhookReceiver
+import daemonkit
 from daemonkit import DemoFeedSite
-from newswatch.localsite import LOCAL_CRAWL_SETTINGS
 
 SECRET = "drill-whsec-5e0f7d21c9aa4b"
 
@@ -83,28 +83,6 @@ class AckReceiver:
 
 def write_config(path: Path, site: DemoFeedSite, receiver: AckReceiver, interval: str = "1s",
                  extra_webhook: str = "", service: str = 'host = "127.0.0.1"\nport = 0') -> Path:
-    path.write_text(f"""
-[crawl]
-{LOCAL_CRAWL_SETTINGS}
-concurrency = 8
-concurrency_per_domain = 8
-interval = "{interval}"
-min_interval = "{interval}"
-max_interval = "2s"
-
-[[sources]]
-name = "Drill"
-feeds = ["{site.url('/feed.xml')}"]
-
-[[webhooks]]
-name = "ops"
-url = "{receiver.url}"
-secret = "{receiver.secret}"
-timeout = "3s"
-{extra_webhook}
-
-[service]
-{service}
-log_format = "json"
-""", encoding="utf-8")
-    return path
+    """The drills' configuration (:func:`daemonkit.write_config`): source "Drill", a 3 s webhook timeout."""
+    return daemonkit.write_config(path, site, receiver, source="Drill", interval=interval, timeout="3s",
+                                  webhook=extra_webhook, service=service)

@@ -138,6 +138,12 @@ class OutletsSite:
     def feed_url(self, outlet: str) -> str:
         return self.url(f"/{outlet}/feed.xml")
 
+    def sources_toml(self) -> str:
+        """One ``[[sources]]`` table per outlet, reading its feed."""
+        return "".join(
+            f'\n[[sources]]\nname = "{name}"\nfeeds = ["{self.feed_url(key)}"]\n' for key, name in OUTLETS.items()
+        )
+
     def publish(self, *keys: str) -> None:
         with self.lock:
             self.published.extend(STORIES[k] for k in keys)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from incident_site import OUTLETS, OutletsSite, SigningReceiver
+from incident_site import OutletsSite, SigningReceiver
 from newswatch.localsite import LOCAL_CRAWL_SETTINGS
 
 pytestmark = pytest.mark.timeout(240)
@@ -26,9 +26,7 @@ SECRET = "crawl-e2e-whsec-51f0"
 
 
 def write_config(path: Path, site: OutletsSite, receiver: SigningReceiver) -> Path:
-    sources = "".join(
-        f'\n[[sources]]\nname = "{name}"\nfeeds = ["{site.feed_url(key)}"]\n' for key, name in OUTLETS.items()
-    )
+    sources = site.sources_toml()
     path.write_text(f"""
 [crawl]
 {LOCAL_CRAWL_SETTINGS}

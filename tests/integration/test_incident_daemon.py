@@ -31,9 +31,7 @@ SECRET = "incident-e2e-whsec-7c2a"
 
 
 def write_config(path: Path, site: OutletsSite, receiver: SigningReceiver) -> Path:
-    sources = "".join(
-        f'\n[[sources]]\nname = "{name}"\nfeeds = ["{site.feed_url(key)}"]\n' for key, name in OUTLETS.items()
-    )
+    sources = site.sources_toml()
     path.write_text(f"""
 [crawl]
 {LOCAL_CRAWL_SETTINGS}

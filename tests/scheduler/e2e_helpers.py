@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from alerts.receiver import Answer, Delivery as Received, WebhookReceiver as ReferenceReceiver
+import daemonkit
 from daemonkit import DemoFeedSite
 
 SECRET = "e2e-whsec-4b1d9c"
@@ -72,36 +73,6 @@ class WebhookReceiver:
 
 def write_config(path: Path, site: DemoFeedSite, receiver: WebhookReceiver, interval: str = "1s",
                  alert_on: str = "reports") -> Path:
-    """One source, one webhook; ``alert_on = "reports"``: these tests follow each report's alert."""
-    path.write_text(f"""
-[crawl]
-allow_private_hosts = true
-obey_robots = true
-max_age = "3650d"
-timeout = "10s"
-retries = 0
-autothrottle = false
-workers = 1
-concurrency = 8
-concurrency_per_domain = 8
-interval = "{interval}"
-min_interval = "{interval}"
-max_interval = "2s"
-
-[[sources]]
-name = "Tigris"
-feeds = ["{site.url('/feed.xml')}"]
-
-[[webhooks]]
-name = "ops"
-url = "{receiver.url}"
-secret = "{receiver.secret}"
-timeout = "5s"
-alert_on = "{alert_on}"
-
-[service]
-host = "127.0.0.1"
-port = 0
-log_format = "json"
-""", encoding="utf-8")
-    return path
+    """One source ("Tigris"), one webhook; ``alert_on = "reports"``: these tests follow each report's alert."""
+    return daemonkit.write_config(path, site, receiver, source="Tigris", interval=interval,
+                                  webhook=f'alert_on = "{alert_on}"')
