@@ -237,7 +237,7 @@ def m004_fts_vocabulary(db: Database) -> None:
     An ``fts5vocab`` table of type 'row' (``term``, ``doc``, ``cnt``) is a view
     that FTS5 computes from the index on demand: nothing is copied or kept up to
     date. ``Store.search`` looks up the terms of a prefix query (``milit*``) in
-    it and searches for those terms instead (see ``storage.db.expand_prefixes``):
+    it and searches for those terms instead (see ``storage.ftsquery.expand_prefixes``):
     ranking a prefix made FTS5 build the prefix's merged match list twice.
     """
     db.execute(f"CREATE VIRTUAL TABLE \"{ARTICLES_VOCAB}\" USING fts5vocab(articles_fts, 'row')")

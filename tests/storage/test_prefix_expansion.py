@@ -1,4 +1,4 @@
-"""Prefix queries searched as their terms (``storage.db.expand_prefixes``) and the m004 vocabulary table."""
+"""Prefix queries searched as their terms (``storage.ftsquery.expand_prefixes``) and the m004 vocabulary table."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from sqlite_utils import Database
 
 from storage import Store, open_database
-from storage.db import expand_prefixes, tokenize_fts_query
+from storage.ftsquery import expand_prefixes, tokenize_fts_query
 from storage.schema import ARTICLES_VOCAB, MIGRATIONS
 
 WORDS = ("military", "militia", "militias", "militant", "milk", "Diyala", "Erbil", "rocket", "drone", "convoy")
